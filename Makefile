@@ -1,0 +1,44 @@
+# The two commands: `make run` (the service on the embedded default) and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-test lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-test.txt requirements.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## Run the service on the embedded default: SQLite, tasks in-process, mail on the console,
+## the local Stripe stand-in. Open http://127.0.0.1:8000/
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py run_local --addrport $(HOST):$(PORT)
+
+## Run the whole test suite on PostgreSQL, Redis, real Celery workers, SMTP, localstripe and
+## Chromium (starts throwaway PostgreSQL/Redis when none run).
+test: $(VENV)/.installed-test
+	PY=$(PY) bash scripts/test.sh $(ARGS)
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## Benchmarks (minutes, need a quiet machine; never part of `make test`).
+bench: $(VENV)/.installed-test
+	PY=$(PY) bash bench/run.sh $(ARGS)
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles test-output

@@ -1,0 +1,23 @@
+from django.contrib import admin
+
+from campaign.models import Campaign, OutgoingEmail
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["title_de", "slug", "status", "starts_at", "ends_at", "donation_goal"]
+    list_filter = ["status"]
+    search_fields = ["slug", "title_de", "title_en"]
+    prepopulated_fields = {"slug": ["title_de"]}
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "locale", "attempts", "created_at", "sent_at", "last_error"]
+    list_filter = ["status", "kind", "at_most_once"]
+    readonly_fields = [f.name for f in OutgoingEmail._meta.fields]
+    # The recipient address is personal data: visible on the row, not searchable in bulk lists.
+    exclude = ["context"]
+
+    def has_add_permission(self, request):  # the outbox is written by the services only
+        return False

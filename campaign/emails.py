@@ -1,0 +1,136 @@
+"""Rendering and sending of outgoing mail.
+
+Templates live at `emails/<kind>-subject.txt`, `emails/<kind>-body.txt` and optionally
+`emails/<kind>-body.html`, rendered in the row's locale. Every mail carries the organisation's
+imprint (German law requires it), added by the base templates.
+
+A kind can register a builder that runs at send time, just before rendering: it may add to the
+context what must not rest in the database (a fresh token) and attach files (a receipt PDF).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import translation
+
+if TYPE_CHECKING:
+    from campaign.models import OutgoingEmail
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass
+class PreparedEmail:
+    """What a builder hands back: extra template context and attachments."""
+
+    context: dict[str, Any] = field(default_factory=dict)
+    attachments: list[Attachment] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+EmailBuilder = Callable[["OutgoingEmail"], PreparedEmail]
+_builders: dict[str, EmailBuilder] = {}
+
+
+def register_email_builder(kind: str) -> Callable[[EmailBuilder], EmailBuilder]:
+    def decorator(func: EmailBuilder) -> EmailBuilder:
+        _builders[kind] = func
+        return func
+
+    return decorator
+
+
+def base_context() -> dict[str, Any]:
+    return {"organisation": settings.ORGANISATION, "public_base_url": settings.PUBLIC_BASE_URL}
+
+
+def email_render(email: OutgoingEmail) -> EmailMultiAlternatives:
+    builder = _builders.get(email.kind)
+    prepared = builder(email) if builder else PreparedEmail()
+    context = {**base_context(), **email.context, **prepared.context, "locale": email.locale}
+    with translation.override(email.locale):
+        subject = render_to_string(f"emails/{email.kind}-subject.txt", context).strip()
+        body = render_to_string(f"emails/{email.kind}-body.txt", context)
+        try:
+            html: str | None = render_to_string(f"emails/{email.kind}-body.html", context)
+        except TemplateDoesNotExist:
+            html = None
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),  # a subject is one line
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to_email],
+        headers={"Auto-Submitted": "auto-generated", **prepared.headers},
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    for attachment in prepared.attachments:
+        message.attach(attachment.filename, attachment.content, attachment.mimetype)
+    return message
+
+
+# One SMTP connection per worker thread, reused across tasks: opening a connection per mail
+# costs more than sending it.
+_local = threading.local()
+
+
+def _connection() -> Any:
+    connection = getattr(_local, "connection", None)
+    if connection is None:
+        connection = get_connection(fail_silently=False)
+        _local.connection = connection
+    return connection
+
+
+def _close_connection() -> None:
+    connection = getattr(_local, "connection", None)
+    _local.connection = None
+    if connection is not None:
+        with contextlib.suppress(Exception):  # a broken connection is dropped either way
+            connection.close()
+
+
+def email_deliver(message: EmailMultiAlternatives) -> str:
+    """Sends over the reused connection; on a connection error, reconnects once. Returns the
+    Message-ID."""
+    message_id = message.extra_headers.get("Message-ID") or _make_msgid()
+    message.extra_headers["Message-ID"] = message_id
+    connection = _connection()
+    try:
+        connection.open()
+        message.connection = connection
+        message.send()
+    except (smtplib.SMTPServerDisconnected, ConnectionError):
+        # A kept connection the server closed meanwhile: reconnect once.
+        _close_connection()
+        connection = _connection()
+        connection.open()
+        message.connection = connection
+        try:
+            message.send()
+        except Exception:
+            _close_connection()
+            raise
+    return message_id
+
+
+def _make_msgid() -> str:
+    from email.utils import make_msgid
+
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "localhost"
+    return make_msgid(domain=domain)

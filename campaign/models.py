@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Campaign(TimeStampedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        CLOSED = "closed", "Closed"
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title_de = models.CharField(max_length=200)
+    title_en = models.CharField(max_length=200, blank=True)
+    description_de = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    currency = models.CharField(max_length=3, default="eur")
+    donation_goal = models.PositiveIntegerField(default=0, help_text="In cents; 0 means no goal.")
+    suggested_amounts = models.JSONField(
+        default=list, blank=True, help_text="Suggested gifts in cents, e.g. [1000, 2500, 5000]."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True)
+                | Q(starts_at__isnull=True)
+                | Q(ends_at__gt=models.F("starts_at")),
+                name="campaign_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title_de or self.slug
+
+    @property
+    def is_public(self) -> bool:
+        return self.status != self.Status.DRAFT
+
+
+class OutgoingEmail(TimeStampedModel):
+    """One mail to send: the outbox row every app writes in the same transaction as its
+    business change. A worker claims it (QUEUED -> INFLIGHT) with a conditional UPDATE, so a
+    redelivered task message never sends twice.
+
+    The body is rendered at send time from `kind` and `context`; a builder registered for the
+    kind (campaign.emails) may add data that must not rest in the database, such as a fresh
+    token, or attachments. `context` holds no more personal data than the mail needs and is
+    cleared once the mail is sent.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        INFLIGHT = "inflight", "In flight"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        CANCELED = "canceled", "Canceled"
+
+    kind = models.CharField(max_length=80, db_index=True)
+    to_email = models.CharField(max_length=254)
+    locale = models.CharField(max_length=5, default="de")
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # Mails to officials are at-most-once: a row whose worker died mid-send goes to review
+    # instead of being sent again.
+    at_most_once = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+    # What the mail is about, for audits and lookups (e.g. "petitions.signature", 42).
+    subject_type = models.CharField(max_length=60, blank=True)
+    subject_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The sweeper's scans: rows still queued or in flight, oldest first.
+            models.Index(
+                fields=["status", "enqueued_at"],
+                name="outbox_pending_idx",
+                condition=Q(status__in=["queued", "inflight"]),
+            ),
+            models.Index(fields=["subject_type", "subject_id"], name="outbox_subject_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

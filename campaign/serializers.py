@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from campaign.api import StrictInputSerializer
+
+
+class TranslatedTextSerializer(serializers.Serializer):
+    de = serializers.CharField()
+    en = serializers.CharField()
+
+
+class DonationTotalsOutputSerializer(serializers.Serializer):
+    raised_amount = serializers.IntegerField(help_text="In cents, refunds and lost disputes subtracted.")
+    donor_count = serializers.IntegerField()
+
+
+class CampaignOutputSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    title = TranslatedTextSerializer()
+    description = TranslatedTextSerializer()
+    status = serializers.CharField()
+    starts_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    currency = serializers.CharField()
+    suggested_amounts = serializers.ListField(child=serializers.IntegerField(), help_text="In cents.")
+    donation_goal = serializers.IntegerField(help_text="In cents; 0 means no goal.")
+    donation_totals = DonationTotalsOutputSerializer()
+    petitions = serializers.ListField(child=serializers.DictField())
+
+
+class TestEmailInputSerializer(StrictInputSerializer):
+    email = serializers.EmailField()
+    locale = serializers.ChoiceField(choices=["de", "en"], default="de")
+
+
+class OutgoingEmailOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()

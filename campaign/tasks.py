@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(name="campaign.outgoing_email_send", bind=True, acks_late=True, max_retries=8)
+def outgoing_email_send_task(self: Any, outgoing_email_id: int, **kwargs: Any) -> None:
+    from django.conf import settings
+
+    from campaign.services import TransientEmailError, outgoing_email_mark_failed, outgoing_email_send
+
+    try:
+        outgoing_email_send(outgoing_email_id=outgoing_email_id)  # claims the row; no-op if done
+    except TransientEmailError as exc:
+        if self.request.retries >= min(self.max_retries, settings.OUTBOX_MAX_ATTEMPTS):
+            outgoing_email_mark_failed(outgoing_email_id=outgoing_email_id, error=str(exc))
+            return
+        # Exponential backoff, capped far below the broker's visibility timeout.
+        raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 600)) from exc
+
+
+@shared_task(name="campaign.outgoing_email_sweep")
+def outgoing_email_sweep_task(**kwargs: Any) -> None:
+    from campaign.services import outgoing_email_sweep
+
+    outgoing_email_sweep()

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from campaign import views
+
+handler400 = "campaign.exceptions.handler400"
+handler403 = "campaign.exceptions.handler403"
+handler404 = "campaign.exceptions.handler404"
+handler500 = "campaign.exceptions.handler500"
+
+api_v1 = [
+    path("campaigns/<slug:slug>/", views.CampaignDetailView.as_view(), name="campaign-detail"),
+    path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
+    path("", include("petitions.urls")),
+    path("", include("donations.urls")),
+    path("", include("campaign.officials.urls")),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

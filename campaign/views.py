@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import connection
+from django.http import JsonResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaign.api import PublicAPIView
+from campaign.selectors import campaign_detail_get
+from campaign.serializers import (
+    CampaignOutputSerializer,
+    OutgoingEmailOutputSerializer,
+    TestEmailInputSerializer,
+)
+from campaign.services import outgoing_email_queue
+
+logger = logging.getLogger(__name__)
+
+
+class CampaignDetailView(PublicAPIView):
+    @extend_schema(responses=CampaignOutputSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        detail = campaign_detail_get(slug=slug)
+        campaign = detail["campaign"]
+        data = {
+            "slug": campaign.slug,
+            "title": {"de": campaign.title_de, "en": campaign.title_en or campaign.title_de},
+            "description": {
+                "de": campaign.description_de,
+                "en": campaign.description_en or campaign.description_de,
+            },
+            "status": campaign.status,
+            "starts_at": campaign.starts_at,
+            "ends_at": campaign.ends_at,
+            "currency": campaign.currency,
+            "suggested_amounts": campaign.suggested_amounts,
+            "donation_goal": campaign.donation_goal,
+            "donation_totals": detail["donation_totals"],
+            "petitions": detail["petitions"],
+        }
+        return Response(CampaignOutputSerializer(data).data)
+
+
+class StaffTestEmailView(APIView):
+    """Queues a test mail through the outbox, to check the mail set-up end to end."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(request=TestEmailInputSerializer, responses={202: OutgoingEmailOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TestEmailInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = outgoing_email_queue(
+            kind="test_message",
+            to_email=serializer.validated_data["email"],
+            locale=serializer.validated_data["locale"],
+            context={"name": request.user.get_username()},
+        )
+        return Response(OutgoingEmailOutputSerializer(email).data, status=status.HTTP_202_ACCEPTED)
+
+
+def healthz(request: Any) -> JsonResponse:
+    """Liveness: the process answers."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _check_cache() -> None:
+    from django.core.cache import cache
+
+    cache.set("readyz", "1", timeout=5)
+    if cache.get("readyz") != "1":
+        raise RuntimeError("cache read back a different value")
+
+
+def _check_broker() -> None:
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return  # tasks run in-process
+    from campaign.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=1)
+
+
+def readyz(request: Any) -> JsonResponse:
+    """Readiness: database, cache and broker each answer. 503 names what is down."""
+    checks: dict[str, str] = {}
+    for name, check in (("database", _check_database), ("cache", _check_cache), ("broker", _check_broker)):
+        try:
+            check()
+            checks[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
+            checks[name] = "down"
+    down = [name for name, result in checks.items() if result != "ok"]
+    body: dict[str, Any] = {"status": "ok" if not down else "unavailable", "checks": checks}
+    if down:
+        body["down"] = down
+    return JsonResponse(body, status=200 if not down else 503)

@@ -1,0 +1,152 @@
+"""The outbox: rows claimed once, sent once, retried on transient errors, swept when stuck."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from campaign.models import OutgoingEmail
+from campaign.services import (
+    TransientEmailError,
+    outgoing_email_queue,
+    outgoing_email_send,
+    outgoing_email_sweep,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _queue(**kwargs) -> OutgoingEmail:
+    defaults = {
+        "kind": "test_message",
+        "to_email": "ada@example.org",
+        "locale": "de",
+        "context": {"name": "Ada"},
+    }
+    return outgoing_email_queue(**{**defaults, **kwargs})
+
+
+def test_queueing_enqueues_only_after_commit(django_capture_on_commit_callbacks):
+    with mock.patch("campaign.tasks.outgoing_email_send_task.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            email = _queue()
+            delay.assert_not_called()  # nothing leaves before the transaction commits
+
+    assert len(callbacks) == 1
+    delay.assert_called_once_with(email.pk)
+
+
+def test_sending_claims_the_row_and_sends_once():
+    email = _queue()
+
+    assert outgoing_email_send(outgoing_email_id=email.pk) is True
+    assert outgoing_email_send(outgoing_email_id=email.pk) is False  # a redelivered message
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.SENT
+    assert email.attempts == 1
+    assert email.context == {}  # the data is dropped once sent
+    assert email.message_id
+    assert len(mail.outbox) == 1
+
+
+def test_the_mail_is_rendered_in_the_locale_with_the_imprint(settings):
+    settings.ORGANISATION = {
+        **settings.ORGANISATION,
+        "name": "Kinderschutz e.V.",
+        "address": "Weg 1, 12345 Ort",
+    }
+    de = _queue(locale="de")
+    en = _queue(locale="en", to_email="bob@example.org")
+
+    outgoing_email_send(outgoing_email_id=de.pk)
+    outgoing_email_send(outgoing_email_id=en.pk)
+
+    german, english = mail.outbox
+    assert german.subject == "Testnachricht"
+    assert "Hallo Ada" in german.body
+    assert english.subject == "Test message"
+    for message in (german, english):
+        assert "Kinderschutz e.V." in message.body
+        assert "Weg 1, 12345 Ort" in message.body
+        html = message.alternatives[0][0]
+        assert "Kinderschutz e.V." in html
+
+
+def test_an_unknown_locale_falls_back_to_german():
+    email = _queue(locale="fr")
+
+    assert email.locale == "de"
+
+
+def test_a_transient_error_puts_the_row_back_in_the_queue():
+    email = _queue()
+
+    with mock.patch("campaign.services.email_deliver", side_effect=smtplib.SMTPServerDisconnected()):
+        with pytest.raises(TransientEmailError):
+            outgoing_email_send(outgoing_email_id=email.pk)
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.QUEUED
+    assert email.last_error == "SMTPServerDisconnected"
+
+
+def test_a_refused_recipient_fails_for_good():
+    email = _queue()
+    refused = smtplib.SMTPRecipientsRefused({"ada@example.org": (550, b"no such user")})
+
+    with mock.patch("campaign.services.email_deliver", side_effect=refused):
+        assert outgoing_email_send(outgoing_email_id=email.pk) is False
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.FAILED
+
+
+def test_the_task_marks_the_row_failed_when_retries_are_used_up(settings):
+    from campaign.tasks import outgoing_email_send_task
+
+    settings.OUTBOX_MAX_ATTEMPTS = 0
+    email = _queue()
+
+    with mock.patch("campaign.services.email_deliver", side_effect=ConnectionRefusedError()):
+        outgoing_email_send_task.apply(args=[email.pk])
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.FAILED
+
+
+def test_the_sweeper_requeues_old_queued_rows_and_resends_rows_of_dead_workers():
+    fresh = _queue(to_email="fresh@example.org")
+    old = _queue(to_email="old@example.org")
+    stuck = _queue(to_email="stuck@example.org")
+    official = _queue(to_email="mp@example.org", at_most_once=True)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    OutgoingEmail.objects.filter(pk=old.pk).update(enqueued_at=an_hour_ago)
+    OutgoingEmail.objects.filter(pk__in=[stuck.pk, official.pk]).update(
+        status=OutgoingEmail.Status.INFLIGHT, claimed_at=an_hour_ago
+    )
+
+    with mock.patch("campaign.tasks.outgoing_email_send_task.delay") as delay:
+        result = outgoing_email_sweep()
+
+    assert result == {"requeued": 1, "resent": 1, "needs_review": 1}
+    assert sorted(c.args[0] for c in delay.call_args_list) == sorted([old.pk, stuck.pk])
+    assert OutgoingEmail.objects.get(pk=stuck.pk).status == OutgoingEmail.Status.QUEUED
+    # at-most-once mail (to officials) is never sent again automatically
+    assert OutgoingEmail.objects.get(pk=official.pk).status == OutgoingEmail.Status.NEEDS_REVIEW
+    assert OutgoingEmail.objects.get(pk=fresh.pk).status == OutgoingEmail.Status.QUEUED
+
+
+def test_the_sweeper_survives_a_broker_that_is_still_down():
+    old = _queue()
+    OutgoingEmail.objects.filter(pk=old.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))
+
+    with mock.patch("campaign.tasks.outgoing_email_send_task.delay", side_effect=ConnectionRefusedError()):
+        outgoing_email_sweep()
+
+    assert OutgoingEmail.objects.get(pk=old.pk).status == OutgoingEmail.Status.QUEUED

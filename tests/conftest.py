@@ -1,0 +1,285 @@
+"""Shared fixtures: API clients, a real SMTP server (aiosmtpd), real Celery worker processes on
+the real Redis broker, and the helpers to point the app at a broker that is down."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Polls until predicate() is truthy; returns its value or fails the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+# --- API clients ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def staff_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(
+        username="staff", email="staff@example.org", password="staff-pass", is_staff=True
+    )
+
+
+@pytest.fixture
+def staff_client(staff_user: Any) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
+
+
+@pytest.fixture
+def campaign(db: Any) -> Any:
+    from tests.factories import CampaignFactory
+
+    return CampaignFactory()
+
+
+# --- SMTP -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SMTPServer:
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    # Recipients whose delivery hangs (to simulate a worker killed mid-send).
+    hang_for: set[str] = field(default_factory=set)
+    hanging: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.hang_for.clear()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 20.0) -> list[EmailMessage]:
+        return wait_until(lambda: len(self.to(address)) >= count and self.to(address), timeout=timeout)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"EMAIL_HOST": self.host, "EMAIL_PORT": str(self.port), "EMAIL_URL": ""}
+
+
+class _CollectingHandler:
+    def __init__(self, server: SMTPServer) -> None:
+        self.server = server
+
+    async def handle_DATA(self, smtp_server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+
+        recipients = {r.lower() for r in envelope.rcpt_tos}
+        if recipients & self.server.hang_for:
+            self.server.hanging += 1
+            await asyncio.sleep(60)  # the client gets killed meanwhile
+            self.server.hanging -= 1
+            return "451 Try again later"
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self.server.lock:
+            self.server.messages.append(message)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def smtp_server_session() -> Iterator[SMTPServer]:
+    from aiosmtpd.controller import Controller
+
+    # The controller cannot bind port 0, so pick a free port first.
+    server = SMTPServer(host="127.0.0.1", port=free_port())
+    controller = Controller(_CollectingHandler(server), hostname=server.host, port=server.port)
+    controller.start()
+    yield server
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_server_session: SMTPServer, settings: Any) -> Iterator[SMTPServer]:
+    """The session's SMTP server, emptied; this process's mail goes there too."""
+    smtp_server_session.clear()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server_session.host
+    settings.EMAIL_PORT = smtp_server_session.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    from campaign import emails
+
+    emails._close_connection()
+    yield smtp_server_session
+    emails._close_connection()
+    smtp_server_session.clear()
+
+
+# --- Celery workers -------------------------------------------------------------------------
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen
+    log_path: Path
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children: a crash, no chance to clean up."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _worker_env(extra: dict[str, str]) -> dict[str, str]:
+    from django.conf import settings
+    from django.db import connection
+
+    db = settings.DATABASES["default"]
+    # The worker must use the test database this run created, not the configured one.
+    database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{connection.settings_dict['NAME']}"
+    if db.get("PASSWORD"):
+        database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "campaign.settings_test",
+        "DATABASE_URL": database_url,
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+    return env
+
+
+@pytest.fixture(scope="session")
+def start_worker(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., WorkerProcess]]:
+    """Starts real `celery worker` processes on the real Redis broker and this run's queue."""
+    started: list[WorkerProcess] = []
+
+    def start(
+        *, concurrency: int = 2, env: dict[str, str] | None = None, name: str = "w", queues: str = ""
+    ) -> WorkerProcess:
+        from django.conf import settings
+
+        log_path = tmp_path_factory.mktemp("worker") / f"{name}.log"
+        with django_db_blocker.unblock():
+            worker_env = _worker_env(env or {})
+        log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "campaign",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                "--pool=prefork",
+                f"--queues={queues or settings.CELERY_TASK_DEFAULT_QUEUE}",
+                f"--hostname={name}-{settings.RUN_ID}-{len(started)}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=REPO_ROOT,
+            env=worker_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        worker = WorkerProcess(process=process, log_path=log_path)
+        started.append(worker)
+        deadline = time.monotonic() + 60
+        while "ready." not in worker.log():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not start:\n{worker.log()[-3000:]}")
+            time.sleep(0.2)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_session(
+    start_worker: Callable[..., WorkerProcess], smtp_server_session: SMTPServer
+) -> WorkerProcess:
+    return start_worker(env=smtp_server_session.env, name="main")
+
+
+@pytest.fixture
+def celery_worker(
+    celery_worker_session: WorkerProcess, smtp_server: SMTPServer, transactional_db: Any
+) -> Iterator[WorkerProcess]:
+    """A running real worker sending to the test SMTP server. Tests that use it see committed
+    data only, so they run on transactional_db."""
+    if celery_worker_session.process.poll() is not None:
+        pytest.fail(f"the session worker died:\n{celery_worker_session.log()[-3000:]}")
+    yield celery_worker_session
+
+
+@contextlib.contextmanager
+def broker_unreachable() -> Iterator[None]:
+    """Points this process's Celery app at a closed port, as if Redis were down."""
+    from campaign.celery import app
+
+    old_url = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        app.conf.broker_url = old_url
+        app._pool = None
+        app.amqp._producer_pool = None
