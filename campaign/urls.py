@@ -24,4 +24,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # Pages people open from mails and the demo landing page.
+    path("", include("petitions.urls_pages")),
+    path("", include("donations.urls_pages")),
+    path("", include("campaign.urls_pages")),
 ]

@@ -23,6 +23,9 @@ from rest_framework.test import APIClient
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Fixtures of the feature areas, one module each.
+pytest_plugins = ["tests.fixtures.petitions", "tests.fixtures.localstripe", "tests.fixtures.browser"]
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
