@@ -1,0 +1,204 @@
+"""Petitions, their milestones and signatures.
+
+Counting rule: `Petition.signature_count` is maintained only by the batch counter pass
+(`petitions.services.petition_counts_update`). A signature is included exactly when it is
+confirmed and not flagged; its `counted` flag records whether it currently is, so the pass
+flips the flags that differ and adds the +1/-1 deltas in one statement. No request ever
+updates a counter row.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from campaign.models import Campaign, TimeStampedModel
+
+
+class Petition(TimeStampedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="petitions")
+    slug = models.SlugField(max_length=80, unique=True)
+    title_de = models.CharField(max_length=200)
+    title_en = models.CharField(max_length=200, blank=True)
+    text_de = models.TextField(blank=True)
+    text_en = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    consent_text_de = models.TextField(
+        blank=True, help_text="The privacy consent text the form shows (German)."
+    )
+    consent_text_en = models.TextField(blank=True)
+    consent_version = models.CharField(
+        max_length=40,
+        default="1",
+        help_text="Change this whenever the consent text changes; the form sends the version it showed.",
+    )
+    altcha_enabled = models.BooleanField(
+        default=False, help_text="Require a solved ALTCHA proof of work when signing."
+    )
+    # Maintained ONLY by the counter pass: confirmed, unflagged online signatures.
+    signature_count = models.PositiveIntegerField(default=0, editable=False)
+    offline_count = models.PositiveIntegerField(
+        default=0, help_text="Paper signatures collected offline; included in the public total."
+    )
+    counts_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__isnull=True)
+                | Q(opens_at__isnull=True)
+                | Q(closes_at__gt=models.F("opens_at")),
+                name="petition_closes_after_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title_de or self.slug
+
+    @property
+    def total_count(self) -> int:
+        return self.signature_count + self.offline_count
+
+
+class Milestone(models.Model):
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="milestones")
+    target = models.PositiveIntegerField()
+    # Set once, by a conditional update, when the total first reaches the target; a count that
+    # drops and rises again does not notify twice.
+    reached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["petition", "target"]
+        constraints = [
+            models.UniqueConstraint(fields=["petition", "target"], name="milestone_unique_target"),
+            models.CheckConstraint(condition=Q(target__gt=0), name="milestone_target_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target}"
+
+
+# The rows the counter pass must flip: included but should not be, or the other way round.
+# Kept as one expression so the partial index and the pass's WHERE are the same.
+COUNT_MISMATCH_Q = Q(counted=True) & ~Q(status="confirmed", is_flagged=False) | Q(
+    counted=False, status="confirmed", is_flagged=False
+)
+
+
+class Signature(TimeStampedModel):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="signatures")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.CharField(max_length=254, help_text="As entered.")
+    # lower-case, no +tag, gmail dots dropped, googlemail -> gmail; a tombstone after withdrawal.
+    email_normalized = models.CharField(max_length=254)
+    email_domain = models.CharField(max_length=253, blank=True)
+    postcode = models.CharField(max_length=16, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, upper case.")
+    city = models.CharField(max_length=100, blank=True)
+    locale = models.CharField(max_length=5, default="de")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    is_flagged = models.BooleanField(default=False)
+    flag_reason = models.CharField(max_length=100, blank=True)
+    newsletter_consent = models.BooleanField(default=False)
+    show_name_publicly = models.BooleanField(default=False)
+    share_name_with_officials = models.BooleanField(default=False)
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    referrer = models.CharField(max_length=500, blank=True)
+    # The consent record: which text (version and SHA-256 of the exact text shown), when, from
+    # which page (Origin/Referer), and an HMAC-SHA256 of the IP address with HASH_SECRET.
+    consent_version = models.CharField(max_length=40, blank=True)
+    consent_text_hash = models.CharField(max_length=64, blank=True)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_origin = models.CharField(max_length=500, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Whether the signature is currently included in Petition.signature_count (counter pass).
+    counted = models.BooleanField(default=False)
+    # Confirmation mails: at most PETITIONS_CONFIRMATION_MAX_MAILS in total, one per interval.
+    confirmation_mail_count = models.PositiveSmallIntegerField(default=0)
+    confirmation_mail_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # The silent fraud checks run once, in the task that sends the first confirmation mail.
+    fraud_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["petition", "email_normalized"], name="signature_unique_email_per_petition"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["petition"], condition=COUNT_MISMATCH_Q, name="signature_count_todo_idx"),
+            models.Index(fields=["petition", "ip_hash", "created_at"], name="signature_ip_window_idx"),
+            models.Index(
+                fields=["petition", "email_domain", "created_at"], name="signature_domain_window_idx"
+            ),
+            models.Index(
+                fields=["petition", "-confirmed_at"],
+                condition=Q(status="confirmed", is_flagged=False, show_name_publicly=True),
+                name="signature_recent_public_idx",
+            ),
+            models.Index(fields=["created_at"], condition=Q(status="pending"), name="signature_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Signature #{self.pk}"
+
+
+class SignatureToken(models.Model):
+    """A token from a mail link. Only its SHA-256 is stored; the token itself exists in the
+    mail alone (minted at send time, never in the outbox row)."""
+
+    class Purpose(models.TextChoices):
+        CONFIRM = "confirm", "Confirm"
+        WITHDRAW = "withdraw", "Withdraw"
+
+    signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="tokens")
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} token #{self.pk}"
+
+
+class Invalidation(TimeStampedModel):
+    """A staff bulk invalidation: which filters, by whom, how many signatures it flagged."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="invalidations")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ip_hash = models.CharField(max_length=64, blank=True)
+    email_domain = models.CharField(max_length=253, blank=True)
+    created_from = models.DateTimeField(null=True, blank=True)
+    created_to = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    signature_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invalidation #{self.pk} ({self.signature_count})"
