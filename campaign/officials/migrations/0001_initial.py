@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('campaign', '0002_exportlog'),
+        ('campaign', '0001_initial'),
         ('petitions', '0001_initial'),
     ]
 
