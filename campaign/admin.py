@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from campaign.models import Campaign, OutgoingEmail
+from campaign.models import Campaign, ExportLog, OutgoingEmail
 
 
 @admin.register(Campaign)
@@ -20,4 +20,22 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     exclude = ["context"]
 
     def has_add_permission(self, request):  # the outbox is written by the services only
+        return False
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(admin.ModelAdmin):
+    """The export audit: read-only, written by the exports themselves."""
+
+    list_display = ["created_at", "username", "kind", "format", "row_count", "finished"]
+    list_filter = ["kind", "format", "finished"]
+    readonly_fields = [f.name for f in ExportLog._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

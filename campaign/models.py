@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -102,3 +103,36 @@ class OutgoingEmail(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class ExportLog(models.Model):
+    """One staff export: who took which data, when, with which filters, and how many rows.
+
+    Written when the export starts; `row_count` and `finished` are set when the stream ends, so
+    an export the client broke off shows as unfinished with the rows sent until then.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="export_logs"
+    )
+    # Kept when the account is deleted: the audit must still say who exported.
+    username = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(
+        max_length=80, db_index=True, help_text='What was exported, e.g. "petitions.signatures".'
+    )
+    format = models.CharField(max_length=8, choices=Format.choices)
+    filters = models.JSONField(default=dict, blank=True)
+    row_count = models.PositiveBigIntegerField(null=True, blank=True)
+    finished = models.BooleanField(default=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}.{self.format} by {self.username} at {self.created_at:%Y-%m-%d %H:%M}"
