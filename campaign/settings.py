@@ -194,6 +194,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # --- Donations (donations app) -------------------------------------------------------------
 
 # --- Officials (campaign.officials app) ----------------------------------------------------
+# Mails to officials per campaign and hour when no delivery plan sets its own cap.
+OFFICIALS_HOURLY_CAP = env_int("OFFICIALS_HOURLY_CAP", 60)
+# The petition link in mails to officials; {slug} is replaced by the petition's slug.
+OFFICIALS_PETITION_URL = env_str("OFFICIALS_PETITION_URL", PUBLIC_BASE_URL + "/?petition={slug}")
+OFFICIALS_DELIVERY_INTERVAL_SECONDS = env_int("OFFICIALS_DELIVERY_INTERVAL_SECONDS", 120)
+# Release capped deliveries, create due weekly deliveries, reflect sent/needs-review states.
+CELERY_BEAT_SCHEDULE["officials-deliveries"] = {
+    "task": "officials.deliveries_process",
+    "schedule": float(OFFICIALS_DELIVERY_INTERVAL_SECONDS),
+}
 
 # --- Mail -----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")
@@ -301,16 +311,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # The docs page's assets are served from here, not from a CDN.
-# Mails to officials per campaign and hour when no delivery plan sets its own cap.
-OFFICIALS_HOURLY_CAP = env_int("OFFICIALS_HOURLY_CAP", 60)
-# The petition link in mails to officials; {slug} is replaced by the petition's slug.
-OFFICIALS_PETITION_URL = env_str("OFFICIALS_PETITION_URL", PUBLIC_BASE_URL + "/?petition={slug}")
-OFFICIALS_DELIVERY_INTERVAL_SECONDS = env_int("OFFICIALS_DELIVERY_INTERVAL_SECONDS", 120)
-# Release capped deliveries, create due weekly deliveries, reflect sent/needs-review states.
-CELERY_BEAT_SCHEDULE["officials-deliveries"] = {
-    "task": "officials.deliveries_process",
-    "schedule": float(OFFICIALS_DELIVERY_INTERVAL_SECONDS),
-}
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
