@@ -22,3 +22,26 @@ def campaign_detail_get(*, slug: str) -> dict[str, Any]:
         "petitions": campaign_petitions_list(campaign=campaign),
         "donation_totals": campaign_donation_totals_get(campaign=campaign),
     }
+
+
+def campaign_landing_get() -> dict[str, Any]:
+    """What the demo landing page shows: the newest live campaign, its petitions (the first
+    open one gets the widget) and its donation progress. Empty when no campaign is live."""
+    from donations.selectors import campaign_donation_totals_get
+    from petitions.selectors import campaign_petitions_list
+
+    campaign = Campaign.objects.filter(status=Campaign.Status.LIVE).order_by("-created_at").first()
+    if campaign is None:
+        return {"campaign": None}
+    petitions = campaign_petitions_list(campaign=campaign)
+    featured = next((p for p in petitions if p.get("is_open", True)), petitions[0] if petitions else None)
+    totals = campaign_donation_totals_get(campaign=campaign)
+    goal = campaign.donation_goal or 0
+    return {
+        "campaign": campaign,
+        "petitions": petitions,
+        "petition": featured,
+        "donation_totals": totals,
+        "donation_goal": goal,
+        "donation_percent": min(100, round(100 * totals["raised_amount"] / goal)) if goal else None,
+    }

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from campaign import views
+from campaign import pages, views
 
 handler400 = "campaign.exceptions.handler400"
 handler403 = "campaign.exceptions.handler403"
@@ -12,6 +12,7 @@ handler500 = "campaign.exceptions.handler500"
 api_v1 = [
     path("campaigns/<slug:slug>/", views.CampaignDetailView.as_view(), name="campaign-detail"),
     path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
+    path("widget/config/", pages.WidgetConfigView.as_view(), name="widget-config"),
     path("", include("petitions.urls")),
     path("", include("donations.urls")),
     path("", include("campaign.officials.urls")),

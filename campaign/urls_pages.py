@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from campaign import pages
+
+urlpatterns: list = [
+    path("", pages.landing_page, name="landing"),
+]

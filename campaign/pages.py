@@ -1,0 +1,110 @@
+"""The demo landing page at `/` (the reference for integrators) and the widget's small config
+endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from campaign.api import PublicAPIView
+from campaign.selectors import campaign_landing_get
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def widget_content_security_policy() -> str:
+    """The policy a page embedding the widget needs (the landing page sends it; the README
+    documents it). Stripe.js talks to Stripe's API and renders card fields in frames."""
+    stripe_js = _origin(settings.STRIPE_JS_URL)
+    stripe_api = _origin(settings.STRIPE_API_BASE or "") or "https://api.stripe.com"
+    stripe_frames = " ".join(sorted({stripe_js, "https://js.stripe.com", "https://hooks.stripe.com"}))
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' {stripe_js}",
+            f"connect-src 'self' {stripe_api}",
+            f"frame-src {stripe_frames}",
+            "img-src 'self' data: https://*.stripe.com",
+            "style-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def _translated(value: Any, lang: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(lang) or value.get("de") or value.get("en") or "")
+    return "" if value is None else str(value)
+
+
+def _euros(cents: int, lang: str) -> str:
+    whole = f"{round(cents / 100):,}"
+    return f"€{whole}" if lang == "en" else whole.replace(",", ".") + " €"
+
+
+def landing_page(request: HttpRequest) -> HttpResponse:
+    """German by default; `?lang=en` switches to English."""
+    lang = "en" if request.GET.get("lang") == "en" else "de"
+    landing = campaign_landing_get()
+    campaign = landing["campaign"]
+    if campaign is not None:
+        petition = landing["petition"] or {}
+        landing.update(
+            title=getattr(campaign, f"title_{lang}") or campaign.title_de,
+            description=getattr(campaign, f"description_{lang}") or campaign.description_de,
+            petition_slug=petition.get("slug", ""),
+            petition_title=_translated(petition.get("title"), lang),
+            petition_text=_translated(petition.get("text"), lang),
+            raised=_euros(landing["donation_totals"]["raised_amount"], lang),
+            goal=_euros(landing["donation_goal"], lang) if landing["donation_goal"] else "",
+            donor_count=landing["donation_totals"]["donor_count"],
+        )
+    with translation.override(lang):
+        response = render(
+            request,
+            "campaign/landing.html",
+            {
+                "lang": lang,
+                "other_lang": "de" if lang == "en" else "en",
+                "api_base": request.build_absolute_uri("/").rstrip("/"),
+                **landing,
+            },
+        )
+    response["Content-Security-Policy"] = widget_content_security_policy()
+    response["Content-Language"] = lang
+    return response
+
+
+class WidgetConfigOutputSerializer(serializers.Serializer):
+    stripe_publishable_key = serializers.CharField(allow_blank=True)
+    stripe_js_url = serializers.CharField()
+    organisation_name = serializers.CharField(help_text="Named in the SEPA mandate text.")
+
+
+class WidgetConfigView(PublicAPIView):
+    """What the widget needs before a donation starts: the Stripe key and where Stripe.js is."""
+
+    @extend_schema(responses=WidgetConfigOutputSerializer)
+    def get(self, request: Request) -> Response:
+        data: dict[str, Any] = {
+            "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY or "",
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "organisation_name": settings.ORGANISATION["name"],
+        }
+        response = Response(WidgetConfigOutputSerializer(data).data)
+        response["Cache-Control"] = "public, max-age=300"
+        return response
