@@ -1,3 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from campaign.officials import views
+
+urlpatterns = [
+    path("petitions/<slug:slug>/regions/", views.PetitionRegionsView.as_view(), name="petition-regions"),
+    path(
+        "staff/petitions/<slug:slug>/constituencies/",
+        views.StaffPetitionConstituenciesView.as_view(),
+        name="staff-petition-constituencies",
+    ),
+    path(
+        "staff/petitions/<slug:slug>/report.pdf",
+        views.StaffPetitionReportView.as_view(),
+        name="staff-petition-report",
+    ),
+]

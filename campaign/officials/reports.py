@@ -1,0 +1,383 @@
+"""The handover report: a PDF per petition (optionally per constituency) with the petition text,
+the totals, a chart of signatures per day, the table by state or constituency, and the SHA-256
+digest of the signature list, so an official can verify later that the list handed over was
+not altered.
+
+The digest is computed over the canonical signature list, defined as: every signature of the
+petition that is included in the online total at the time of the report (confirmed and not
+flagged, `counted`), sorted by signature id ascending, one line per signature of the form
+`<id>\\t<normalised e-mail address>\\n`, encoded as UTF-8. `signature_list_digest` computes it;
+the report prints the digest and the number of lines, never the list itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from campaign.officials.models import Constituency
+from campaign.officials.selectors import constituency_totals_get, region_totals_by_state
+
+FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
+FONT_FAMILY = "DejaVu"
+
+
+def signature_list_lines(*, petition_id: int) -> Iterator[bytes]:
+    """The canonical list the digest covers (see the module docstring), line by line."""
+    from petitions.models import Signature
+
+    rows = (
+        Signature.objects.filter(petition_id=petition_id, counted=True)
+        .order_by("id")
+        .values_list("id", "email_normalized")
+        .iterator(chunk_size=5000)
+    )
+    for pk, email in rows:
+        yield f"{pk}\t{email}\n".encode()
+
+
+def signature_list_digest(*, petition_id: int) -> tuple[str, int]:
+    """(SHA-256 hex digest, number of signatures) of the canonical signature list."""
+    digest = hashlib.sha256()
+    count = 0
+    for line in signature_list_lines(petition_id=petition_id):
+        digest.update(line)
+        count += 1
+    return digest.hexdigest(), count
+
+
+def signatures_per_day(*, petition_id: int) -> list[tuple[date, int]]:
+    """Counted signatures per day of confirmation (in the project's time zone), gaps filled
+    with zero."""
+    from petitions.models import Signature
+
+    rows = (
+        Signature.objects.filter(petition_id=petition_id, counted=True, confirmed_at__isnull=False)
+        .annotate(day=TruncDate("confirmed_at", tzinfo=ZoneInfo(settings.TIME_ZONE)))
+        .order_by()
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    counts = dict(rows)
+    if not counts:
+        return []
+    first, last = min(counts), max(counts)
+    days = []
+    day = first
+    while day <= last:
+        days.append((day, counts.get(day, 0)))
+        day += timedelta(days=1)
+    return days
+
+
+_TEXT = {
+    "de": {
+        "title": "Übergabebericht",
+        "as_of": "Stand",
+        "totals": "Unterschriften",
+        "total": "Unterschriften insgesamt",
+        "online": "davon online (bestätigt)",
+        "offline": "davon auf Papier",
+        "constituency": "Wahlkreis",
+        "constituency_line": "{count} Unterschriften, {share} % der Online-Unterschriften",
+        "text": "Petitionstext",
+        "chart": "Bestätigte Unterschriften pro Tag",
+        "no_data": "Noch keine bestätigten Unterschriften.",
+        "by_state": "Unterschriften nach Bundesland",
+        "by_constituency": "Unterschriften nach Wahlkreis",
+        "state": "Bundesland",
+        "region": "Wahlkreis",
+        "count": "Anzahl",
+        "share": "Anteil",
+        "unassigned": "Postleitzahl nicht zugeordnet",
+        "abroad": "Ausland",
+        "digest": "Prüfsumme der Unterschriftenliste (SHA-256)",
+        "digest_count": "Einträge in der Liste",
+        "digest_definition": (
+            "Die Prüfsumme ist der SHA-256-Hashwert der Liste aller zum obigen Stand gezählten "
+            "(bestätigten, nicht als ungültig markierten) Online-Unterschriften dieser Petition, "
+            "nach Unterschrifts-Nummer aufsteigend sortiert, je Unterschrift eine Zeile "
+            "„Nummer<Tabulator>normalisierte E-Mail-Adresse<Zeilenumbruch>“ in UTF-8. Mit der "
+            "Liste lässt sie sich jederzeit nachrechnen; die Liste selbst enthält "
+            "personenbezogene Daten und ist nicht Teil dieses Berichts."
+        ),
+        "signers": "Unterzeichnende, die der Weitergabe ihres Namens zugestimmt haben",
+        "name": "Name",
+        "postcode": "PLZ",
+        "date": "Datum",
+        "none": "Keine.",
+    },
+    "en": {
+        "title": "Handover report",
+        "as_of": "As of",
+        "totals": "Signatures",
+        "total": "Total signatures",
+        "online": "online (confirmed)",
+        "offline": "on paper",
+        "constituency": "Constituency",
+        "constituency_line": "{count} signatures, {share} % of the online signatures",
+        "text": "Petition text",
+        "chart": "Confirmed signatures per day",
+        "no_data": "No confirmed signatures yet.",
+        "by_state": "Signatures by state",
+        "by_constituency": "Signatures by constituency",
+        "state": "State",
+        "region": "Constituency",
+        "count": "Count",
+        "share": "Share",
+        "unassigned": "Postcode not assigned",
+        "abroad": "Abroad",
+        "digest": "Checksum of the signature list (SHA-256)",
+        "digest_count": "Entries in the list",
+        "digest_definition": (
+            "The checksum is the SHA-256 hash of the list of all online signatures of this "
+            "petition counted at the time above (confirmed, not marked invalid), sorted by "
+            "signature number ascending, one line per signature of the form "
+            '"number<tab>normalised e-mail address<newline>" in UTF-8. Anyone holding the list '
+            "can recompute it; the list itself contains personal data and is not part of this "
+            "report."
+        ),
+        "signers": "Signers who agreed to have their name passed on",
+        "name": "Name",
+        "postcode": "Postcode",
+        "date": "Date",
+        "none": "None.",
+    },
+}
+
+
+def number_format(value: int, locale: str) -> str:
+    text = f"{value:,}"
+    return text.replace(",", ".") if locale == "de" else text
+
+
+def _percent(count: int, total: int, locale: str) -> str:
+    text = f"{(100 * count / total):.1f}" if total else "0.0"
+    return text.replace(".", ",") if locale == "de" else text
+
+
+@dataclass
+class ReportOptions:
+    constituency: Constituency | None = None
+    include_names: bool = False
+    table: str = "state"  # or "constituency"
+    locale: str = "de"
+
+
+class _ReportPDF(FPDF):
+    footer_text = ""
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT_FAMILY, "", 8)
+        self.set_text_color(110, 110, 110)
+        self.cell(0, 6, f"{self.footer_text} · {self.page_no()}/{{nb}}", align="C")
+        self.set_text_color(0, 0, 0)
+
+
+def _heading(pdf: FPDF, text: str) -> None:
+    pdf.ln(3)
+    pdf.set_font(FONT_FAMILY, "B", 12)
+    pdf.multi_cell(0, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT_FAMILY, "", 10)
+
+
+def _line(pdf: FPDF, text: str, *, bold: bool = False, size: float = 10) -> None:
+    pdf.set_font(FONT_FAMILY, "B" if bold else "", size)
+    pdf.multi_cell(0, 5.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT_FAMILY, "", 10)
+
+
+def _chart(pdf: FPDF, days: list[tuple[date, int]], text: dict[str, str], locale: str) -> None:
+    """A bar chart drawn with rectangles and lines."""
+    if not days:
+        _line(pdf, text["no_data"])
+        return
+    height, width = 45.0, pdf.epw - 14
+    if pdf.get_y() + height + 14 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    left, top = pdf.l_margin + 14, pdf.get_y() + 2
+    peak = max(n for _, n in days) or 1
+    pdf.set_draw_color(120, 120, 120)
+    pdf.line(left, top, left, top + height)
+    pdf.line(left, top + height, left + width, top + height)
+    pdf.set_font(FONT_FAMILY, "", 7)
+    pdf.set_xy(pdf.l_margin, top - 1.5)
+    pdf.cell(13, 3, number_format(peak, locale), align="R")
+    pdf.set_xy(pdf.l_margin, top + height - 1.5)
+    pdf.cell(13, 3, "0", align="R")
+    slot = width / len(days)
+    pdf.set_fill_color(196, 30, 58)
+    for index, (_, n) in enumerate(days):
+        bar = height * n / peak
+        if bar > 0:
+            pdf.rect(
+                left + index * slot + slot * 0.1, top + height - bar, max(slot * 0.8, 0.2), bar, style="F"
+            )
+    fmt = "%d.%m.%Y" if locale == "de" else "%Y-%m-%d"
+    pdf.set_xy(left, top + height + 1)
+    pdf.cell(width / 2, 4, days[0][0].strftime(fmt), align="L")
+    pdf.cell(width / 2, 4, days[-1][0].strftime(fmt), align="R")
+    pdf.set_xy(pdf.l_margin, top + height + 7)
+    pdf.set_font(FONT_FAMILY, "", 10)
+
+
+def _table(pdf: FPDF, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    pdf.set_font(FONT_FAMILY, "", 9)
+    with pdf.table(
+        col_widths=(110, 35, 35)[: len(header)] if len(header) == 3 else None,
+        text_align=("LEFT",) + ("RIGHT",) * (len(header) - 1),
+        line_height=5.5,
+        first_row_as_headings=True,
+    ) as table:
+        table.row(header)
+        for row in rows:
+            table.row(row)
+    pdf.set_font(FONT_FAMILY, "", 10)
+
+
+def _signers(petition_id: int, constituency: Constituency | None) -> list[tuple[str, str, date | None]]:
+    from campaign.officials.services import RegionResolver
+    from petitions.models import Signature
+
+    rows = list(
+        Signature.objects.filter(petition_id=petition_id, counted=True, share_name_with_officials=True)
+        .order_by("last_name", "first_name", "id")
+        .values_list("first_name", "last_name", "postcode", "country", "confirmed_at")
+    )
+    if constituency is not None:
+        resolver = RegionResolver((country, postcode) for _, _, postcode, country, _ in rows)
+        rows = [row for row in rows if resolver.region(row[3], row[2]).constituency_id == constituency.pk]
+    tz = ZoneInfo(settings.TIME_ZONE)
+    return [
+        (f"{first} {last}".strip(), postcode, confirmed_at.astimezone(tz).date() if confirmed_at else None)
+        for first, last, postcode, _, confirmed_at in rows
+    ]
+
+
+def handover_report_render(
+    *, petition: Any, options: ReportOptions | None = None, now: datetime | None = None
+) -> bytes:
+    """Renders the report PDF and returns its bytes."""
+    options = options or ReportOptions()
+    locale = options.locale if options.locale in _TEXT else "de"
+    text = _TEXT[locale]
+    now = now or timezone.now()
+    tz = ZoneInfo(settings.TIME_ZONE)
+    title = (petition.title_en if locale == "en" else "") or petition.title_de
+    body = (petition.text_en if locale == "en" else "") or petition.text_de
+    online = petition.signature_count
+    digest, digest_count = signature_list_digest(petition_id=petition.pk)
+
+    pdf = _ReportPDF(format="A4")
+    pdf.add_font(FONT_FAMILY, "", str(FONT_DIR / "DejaVuSans.ttf"))
+    pdf.add_font(FONT_FAMILY, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.set_title(f"{text['title']}: {title}")
+    pdf.set_author(settings.ORGANISATION["name"] or "")
+    pdf.set_creation_date(now)
+    pdf.footer_text = f"{settings.ORGANISATION['name']} · {text['title']}"
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+
+    _line(pdf, text["title"], size=11)
+    _line(pdf, title, bold=True, size=16)
+    stamp = now.astimezone(tz).strftime("%d.%m.%Y %H:%M" if locale == "de" else "%Y-%m-%d %H:%M")
+    _line(pdf, f"{text['as_of']}: {stamp} ({settings.TIME_ZONE}) · {settings.ORGANISATION['name']}", size=9)
+
+    _heading(pdf, text["totals"])
+    _line(pdf, f"{text['total']}: {number_format(petition.total_count, locale)}", bold=True)
+    _line(pdf, f"{text['online']}: {number_format(online, locale)}")
+    _line(pdf, f"{text['offline']}: {number_format(petition.offline_count, locale)}")
+    if options.constituency is not None:
+        constituency = options.constituency
+        count = next(
+            (
+                row["count"]
+                for row in constituency_totals_get(petition=petition)
+                if row["constituency_id"] == constituency.pk
+            ),
+            0,
+        )
+        _heading(pdf, f"{text['constituency']} {constituency.number} {constituency.name}")
+        _line(
+            pdf,
+            text["constituency_line"].format(
+                count=number_format(count, locale), share=_percent(count, online, locale)
+            ),
+        )
+
+    if body:
+        _heading(pdf, text["text"])
+        _line(pdf, body)
+
+    _heading(pdf, text["chart"])
+    _chart(pdf, signatures_per_day(petition_id=petition.pk), text, locale)
+
+    if options.table == "constituency":
+        _heading(pdf, text["by_constituency"])
+        regions = [
+            (
+                f"{row['number']} {row['name']} ({row['state']})",
+                number_format(row["count"], locale),
+                _percent(row["count"], online, locale) + " %",
+            )
+            for row in constituency_totals_get(petition=petition)
+        ]
+        header = (text["region"], text["count"], text["share"])
+    else:
+        _heading(pdf, text["by_state"])
+        regions = [
+            (row["state"], number_format(row["count"], locale), _percent(row["count"], online, locale) + " %")
+            for row in region_totals_by_state(petition=petition)["states"]
+        ]
+        header = (text["state"], text["count"], text["share"])
+    by_state = region_totals_by_state(petition=petition)
+    if by_state["unassigned"]:
+        count = by_state["unassigned"]
+        regions.append(
+            (text["unassigned"], number_format(count, locale), _percent(count, online, locale) + " %")
+        )
+    for row in by_state["countries"]:
+        regions.append(
+            (
+                f"{text['abroad']}: {row['country'] or '?'}",
+                number_format(row["count"], locale),
+                _percent(row["count"], online, locale) + " %",
+            )
+        )
+    if regions:
+        _table(pdf, header, regions)
+    else:
+        _line(pdf, text["none"])
+
+    _heading(pdf, text["digest"])
+    pdf.set_font(FONT_FAMILY, "B", 9)
+    pdf.multi_cell(0, 5.5, digest, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _line(pdf, f"{text['digest_count']}: {number_format(digest_count, locale)}")
+    _line(pdf, text["digest_definition"], size=8)
+
+    if options.include_names:
+        _heading(pdf, text["signers"])
+        fmt = "%d.%m.%Y" if locale == "de" else "%Y-%m-%d"
+        signers = [
+            (name, postcode, day.strftime(fmt) if day else "")
+            for name, postcode, day in _signers(petition.pk, options.constituency)
+        ]
+        if signers:
+            _table(pdf, (text["name"], text["postcode"], text["date"]), signers)
+        else:
+            _line(pdf, text["none"])
+    return bytes(pdf.output())

@@ -1,0 +1,94 @@
+"""Reads of the officials app: per-region totals for the public endpoint and staff reports."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.db.models import Max
+
+from campaign.officials.models import RegionTotal
+
+
+def constituency_totals_get(*, petition: Any) -> list[dict[str, Any]]:
+    """Counted signatures per constituency (those with at least one), largest first. Reads the
+    totals the counter pass maintains: one indexed query, independent of the signature count."""
+    rows = (
+        RegionTotal.objects.filter(petition=petition, constituency__isnull=False, count__gt=0)
+        .order_by("-count", "constituency__number")
+        .values_list(
+            "constituency_id",
+            "constituency__parliament",
+            "constituency__number",
+            "constituency__name",
+            "constituency__state",
+            "count",
+        )
+    )
+    return [
+        {
+            "constituency_id": cid,
+            "parliament": parliament,
+            "number": number,
+            "name": name,
+            "state": state,
+            "count": count,
+        }
+        for cid, parliament, number, name, state, count in rows
+    ]
+
+
+def region_totals_by_state(*, petition: Any) -> dict[str, Any]:
+    """Counted signatures by state, the unassigned postcodes of mapped countries, and the
+    other countries; the public regions endpoint and the report show these."""
+    states: Counter[str] = Counter()
+    countries: Counter[str] = Counter()
+    unassigned = 0
+    rows = RegionTotal.objects.filter(petition=petition, count__gt=0).values_list(
+        "bucket", "country", "state", "count"
+    )
+    for bucket, country, state, count in rows:
+        if bucket.startswith("c:"):
+            states[state] += count
+        elif bucket.startswith("u:"):
+            unassigned += count
+        else:
+            countries[country] += count
+    updated_at = RegionTotal.objects.filter(petition=petition).aggregate(at=Max("updated_at"))["at"]
+    return {
+        "states": [
+            {"state": state, "count": count}
+            for state, count in sorted(states.items(), key=lambda i: (-i[1], i[0]))
+        ],
+        "unassigned": unassigned,
+        "countries": [
+            {"country": country, "count": count}
+            for country, count in sorted(countries.items(), key=lambda i: (-i[1], i[0]))
+        ],
+        "updated_at": updated_at,
+    }
+
+
+def petition_public_get(*, slug: str) -> Any:
+    """A petition the public may see (not a draft, in a public campaign); 404 otherwise."""
+    from django.http import Http404
+
+    from petitions.models import Petition
+
+    petition = (
+        Petition.objects.filter(slug=slug)
+        .exclude(status=Petition.Status.DRAFT)
+        .exclude(campaign__status="draft")
+        .first()
+    )
+    if petition is None:
+        raise Http404
+    return petition
+
+
+def petition_staff_get(*, slug: str) -> Any:
+    from django.shortcuts import get_object_or_404
+
+    from petitions.models import Petition
+
+    return get_object_or_404(Petition, slug=slug)
