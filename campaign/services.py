@@ -187,6 +187,7 @@ def campaign_demo_load() -> Any:
     """The demo campaign of the local run; apps add their demo data through their own
     `<app>_demo_load(campaign=...)` services."""
     from campaign.models import Campaign
+    from petitions.services import petitions_demo_load
 
     campaign, _ = Campaign.objects.update_or_create(
         slug=DEMO_CAMPAIGN_SLUG,
@@ -208,4 +209,5 @@ def campaign_demo_load() -> Any:
             "suggested_amounts": [1000, 2500, 5000, 10000],
         },
     )
+    petitions_demo_load(campaign=campaign)
     return campaign

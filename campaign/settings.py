@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import dj_database_url
+from celery.schedules import crontab as _crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -190,6 +191,79 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 # --- Petitions (petitions app) -------------------------------------------------------------
+PETITIONS_CONFIRM_TOKEN_DAYS = env_int("PETITIONS_CONFIRM_TOKEN_DAYS", 30)
+# Withdraw links must keep working long after signing (supporters withdraw months later).
+PETITIONS_WITHDRAW_TOKEN_DAYS = env_int("PETITIONS_WITHDRAW_TOKEN_DAYS", 730)
+PETITIONS_CONFIRMATION_MAX_MAILS = env_int("PETITIONS_CONFIRMATION_MAX_MAILS", 5)
+PETITIONS_CONFIRMATION_RESEND_MINUTES = env_int("PETITIONS_CONFIRMATION_RESEND_MINUTES", 10)
+PETITIONS_REMINDER_ENABLED = env_bool("PETITIONS_REMINDER_ENABLED", False)
+PETITIONS_REMINDER_AFTER_HOURS = env_int("PETITIONS_REMINDER_AFTER_HOURS", 24)
+PETITIONS_COUNT_INTERVAL_SECONDS = env_int("PETITIONS_COUNT_INTERVAL_SECONDS", 10)
+# Per-process cache of the public count, and the Cache-Control the count endpoint sends.
+PETITIONS_COUNT_CACHE_SECONDS = env_int("PETITIONS_COUNT_CACHE_SECONDS", 5)
+PETITIONS_COUNT_MAX_AGE = env_int("PETITIONS_COUNT_MAX_AGE", 10)
+PETITIONS_COUNT_STALE_WHILE_REVALIDATE = env_int("PETITIONS_COUNT_STALE_WHILE_REVALIDATE", 60)
+PETITIONS_COUNT_STALE_IF_ERROR = env_int("PETITIONS_COUNT_STALE_IF_ERROR", 86400)
+PETITIONS_RECENT_SIGNERS_LIMIT = env_int("PETITIONS_RECENT_SIGNERS_LIMIT", 10)
+# Silent fraud defence (flag, never refuse): limits per hashed IP and per mail domain.
+PETITIONS_IP_BURST_LIMIT = env_int("PETITIONS_IP_BURST_LIMIT", 10)
+PETITIONS_IP_BURST_SECONDS = env_int("PETITIONS_IP_BURST_SECONDS", 60)
+PETITIONS_IP_SUSTAINED_LIMIT = env_int("PETITIONS_IP_SUSTAINED_LIMIT", 100)
+PETITIONS_IP_SUSTAINED_SECONDS = env_int("PETITIONS_IP_SUSTAINED_SECONDS", 86400)
+PETITIONS_DOMAIN_LIMIT = env_int("PETITIONS_DOMAIN_LIMIT", 50)
+PETITIONS_DOMAIN_SECONDS = env_int("PETITIONS_DOMAIN_SECONDS", 3600)
+PETITIONS_DOMAIN_ALLOWLIST = env_list(
+    "PETITIONS_DOMAIN_ALLOWLIST",
+    [
+        "gmail.com",
+        "web.de",
+        "gmx.de",
+        "gmx.net",
+        "gmx.at",
+        "gmx.ch",
+        "t-online.de",
+        "yahoo.com",
+        "yahoo.de",
+        "outlook.com",
+        "outlook.de",
+        "hotmail.com",
+        "hotmail.de",
+        "live.com",
+        "live.de",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "freenet.de",
+        "posteo.de",
+        "mailbox.org",
+        "proton.me",
+        "protonmail.com",
+        "arcor.de",
+        "bluewin.ch",
+    ],
+)
+PETITIONS_BLOCKED_EMAIL_DOMAINS = env_list("PETITIONS_BLOCKED_EMAIL_DOMAINS")
+PETITIONS_BLOCKED_IP_RANGES = env_list("PETITIONS_BLOCKED_IP_RANGES")
+PETITIONS_BLOCK_DISPOSABLE_DOMAINS = env_bool("PETITIONS_BLOCK_DISPOSABLE_DOMAINS", True)
+# ALTCHA proof of work (for petitions that enable it); the HMAC key signs the challenges.
+ALTCHA_HMAC_KEY = env_str("ALTCHA_HMAC_KEY", HASH_SECRET)
+ALTCHA_MAX_NUMBER = env_int("ALTCHA_MAX_NUMBER", 50000)
+ALTCHA_EXPIRES_SECONDS = env_int("ALTCHA_EXPIRES_SECONDS", 600)
+# Add every confirmed, unflagged signature to the counts in one batch, under an advisory lock.
+CELERY_BEAT_SCHEDULE["petitions-counts-update"] = {
+    "task": "petitions.petition_counts_update",
+    "schedule": float(PETITIONS_COUNT_INTERVAL_SECONDS),
+}
+# Nightly recount: heals and logs any drift of the stored counts.
+CELERY_BEAT_SCHEDULE["petitions-counts-recount"] = {
+    "task": "petitions.petition_counts_recount",
+    "schedule": _crontab(hour=3, minute=17),
+}
+# One reminder for signatures still unconfirmed after PETITIONS_REMINDER_AFTER_HOURS (if enabled).
+CELERY_BEAT_SCHEDULE["petitions-reminders-send"] = {
+    "task": "petitions.signature_reminders_send",
+    "schedule": 900.0,
+}
 
 # --- Donations (donations app) -------------------------------------------------------------
 

@@ -1,3 +1,24 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from petitions import views
+
+urlpatterns: list = [
+    path("petitions/<slug:slug>/", views.PetitionDetailView.as_view(), name="petition-detail"),
+    path("petitions/<slug:slug>/count/", views.petition_count_view, name="petition-count"),
+    path(
+        "petitions/<slug:slug>/recent-signers/",
+        views.PetitionRecentSignersView.as_view(),
+        name="petition-recent-signers",
+    ),
+    path("petitions/<slug:slug>/signatures/", views.SignatureCreateView.as_view(), name="signature-create"),
+    path("altcha/challenge/", views.AltchaChallengeView.as_view(), name="altcha-challenge"),
+    path("signatures/confirm/", views.SignatureConfirmView.as_view(), name="signature-confirm"),
+    path("signatures/withdraw/", views.SignatureWithdrawView.as_view(), name="signature-withdraw"),
+    path(
+        "staff/petitions/<slug:slug>/invalidations/",
+        views.PetitionInvalidationCreateView.as_view(),
+        name="petition-invalidation-create",
+    ),
+]

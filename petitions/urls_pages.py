@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from petitions import views
+
+urlpatterns: list = [
+    path("signatures/confirm/", views.signature_confirm_page, name="signature-confirm-page"),
+    path("signatures/withdraw/", views.signature_withdraw_page, name="signature-withdraw-page"),
+]

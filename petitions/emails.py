@@ -1,0 +1,60 @@
+"""Mail builders of the petitions app. They run at send time, in the worker: they mint the
+link tokens (so no token rests in the outbox) and run the silent fraud checks once."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from django.conf import settings
+
+from campaign.emails import PreparedEmail, register_email_builder
+from petitions.models import Signature, SignatureToken
+from petitions.services import (
+    CONFIRMATION_EMAIL_KIND,
+    REMINDER_EMAIL_KIND,
+    signature_fraud_check,
+    signature_token_mint,
+)
+
+if TYPE_CHECKING:
+    from campaign.models import OutgoingEmail
+
+logger = logging.getLogger(__name__)
+
+
+class SignatureGone(Exception):
+    """The signature was withdrawn or deleted before its mail went out."""
+
+
+def _page_url(path: str, token: str) -> str:
+    # The token goes in the query string, never the path: access logs omit query strings.
+    return f"{settings.PUBLIC_BASE_URL}{path}?{urlencode({'token': token})}"
+
+
+@register_email_builder(CONFIRMATION_EMAIL_KIND)
+@register_email_builder(REMINDER_EMAIL_KIND)
+def signature_confirmation_build(email: OutgoingEmail) -> PreparedEmail:
+    signature_id = int(email.context["signature_id"])
+    try:
+        signature_fraud_check(signature_id=signature_id)
+    except Exception:  # noqa: BLE001 - a failing check must not stop the confirmation mail
+        logger.exception("fraud check failed for signature %s", signature_id)
+    signature = Signature.objects.select_related("petition").filter(pk=signature_id).first()
+    if signature is None or signature.status == Signature.Status.WITHDRAWN:
+        raise SignatureGone(f"signature {signature_id} is gone")
+    petition = signature.petition
+    confirm = signature_token_mint(signature_id=signature_id, purpose=SignatureToken.Purpose.CONFIRM)
+    withdraw = signature_token_mint(signature_id=signature_id, purpose=SignatureToken.Purpose.WITHDRAW)
+    title = petition.title_en if email.locale == "en" and petition.title_en else petition.title_de
+    return PreparedEmail(
+        context={
+            "first_name": signature.first_name,
+            "petition_title": title,
+            "confirm_url": _page_url("/signatures/confirm/", confirm),
+            "withdraw_url": _page_url("/signatures/withdraw/", withdraw),
+            "token_days": settings.PETITIONS_CONFIRM_TOKEN_DAYS,
+            "is_reminder": email.kind == REMINDER_EMAIL_KIND,
+        }
+    )

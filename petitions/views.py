@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.http import http_date, parse_http_date_safe
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaign.api import PublicAPIView
+from campaign.exceptions import ApplicationError, error_body
+from campaign.throttles import FailOpenScopedRateThrottle
+from petitions.proof_of_work import altcha_challenge_create, altcha_verify
+from petitions.selectors import (
+    petition_count_get,
+    petition_detail_get,
+    petition_for_signing_get,
+    petition_public_get,
+    petition_recent_signers_list,
+)
+from petitions.serializers import (
+    InvalidationInputSerializer,
+    InvalidationOutputSerializer,
+    PetitionCountOutputSerializer,
+    PetitionOutputSerializer,
+    RecentSignerOutputSerializer,
+    SignatureAcceptedOutputSerializer,
+    SignatureCreateInputSerializer,
+    SignatureStatusOutputSerializer,
+    TokenInputSerializer,
+)
+from petitions.services import (
+    invalidation_create,
+    invalidation_preview,
+    signature_confirm,
+    signature_create,
+    signature_withdraw,
+)
+from petitions.validation import SignatureInputError, signature_input_validate
+
+# The one answer to every accepted signing: new, repeated and flagged alike.
+SIGNATURE_ACCEPTED = {"status": "pending_confirmation"}
+
+
+def request_client_ip(request: Any) -> str:
+    """The client address, trusting X-Forwarded-For only as far as NUM_PROXIES says."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    if settings.NUM_PROXIES:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+        if forwarded:
+            return forwarded[-min(settings.NUM_PROXIES, len(forwarded))]
+    return remote
+
+
+class SignatureCreateView(PublicAPIView):
+    throttle_classes = [FailOpenScopedRateThrottle]
+    throttle_scope = "sign"
+
+    @extend_schema(request=SignatureCreateInputSerializer, responses={202: SignatureAcceptedOutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        petition = petition_for_signing_get(slug=slug)
+        try:
+            data = signature_input_validate(request.data, consent_version=petition.consent_version)
+        except SignatureInputError as exc:
+            raise ApplicationError(
+                "The request has invalid fields.", code="invalid", fields=exc.fields
+            ) from None
+        if petition.altcha_enabled and not altcha_verify(data.altcha):
+            raise ApplicationError(
+                "The proof of work is missing or invalid.",
+                code="invalid",
+                fields={"altcha": ["Solve the challenge again."]},
+            )
+        origin = request.META.get("HTTP_ORIGIN") or request.META.get("HTTP_REFERER", "")
+        signature_create(petition=petition, data=data, ip=request_client_ip(request), origin=origin)
+        return Response(SIGNATURE_ACCEPTED, status=status.HTTP_202_ACCEPTED)
+
+
+class AltchaChallengeView(PublicAPIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        response = Response(altcha_challenge_create())
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class SignatureConfirmView(PublicAPIView):
+    throttle_classes = [FailOpenScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(request=TokenInputSerializer, responses={200: SignatureStatusOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TokenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        signature = signature_confirm(token=serializer.validated_data["token"])
+        return Response({"status": signature.status})
+
+
+class SignatureWithdrawView(PublicAPIView):
+    throttle_classes = [FailOpenScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(request=TokenInputSerializer, responses={200: SignatureStatusOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TokenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        signature = signature_withdraw(token=serializer.validated_data["token"])
+        return Response({"status": signature.status})
+
+
+class PetitionDetailView(PublicAPIView):
+    @extend_schema(responses=PetitionOutputSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(PetitionOutputSerializer(petition_detail_get(slug=slug)).data)
+
+
+class PetitionRecentSignersView(PublicAPIView):
+    @extend_schema(responses=RecentSignerOutputSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        signers = petition_recent_signers_list(slug=slug)
+        response = Response(RecentSignerOutputSerializer(signers, many=True).data)
+        response["Cache-Control"] = f"public, max-age={settings.PETITIONS_COUNT_MAX_AGE}"
+        return response
+
+
+@extend_schema(responses=PetitionCountOutputSerializer)
+def petition_count_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """The live counter. A plain Django view on purpose: it is the most requested endpoint,
+    and DRF's request wrapping would cost more than the cached read itself."""
+    if request.method not in ("GET", "HEAD"):
+        return JsonResponse(error_body("method_not_allowed", "Method not allowed."), status=405)
+    try:
+        count = petition_count_get(slug=slug)
+    except ApplicationError as exc:
+        return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
+    updated_at = count["updated_at"]
+    headers = {
+        "ETag": count["etag"],
+        "Last-Modified": http_date(updated_at.timestamp()),
+        "Cache-Control": (
+            f"public, max-age={settings.PETITIONS_COUNT_MAX_AGE}, "
+            f"stale-while-revalidate={settings.PETITIONS_COUNT_STALE_WHILE_REVALIDATE}, "
+            f"stale-if-error={settings.PETITIONS_COUNT_STALE_IF_ERROR}"
+        ),
+    }
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+    if_modified_since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
+    if (if_none_match and count["etag"] in {tag.strip() for tag in if_none_match.split(",")}) or (
+        if_none_match is None
+        and if_modified_since is not None
+        and int(updated_at.timestamp()) <= if_modified_since
+    ):
+        response = HttpResponse(status=304)
+    else:
+        response = JsonResponse(
+            {
+                "signature_count": count["signature_count"],
+                "goal": count["goal"],
+                "updated_at": updated_at.isoformat().replace("+00:00", "Z"),
+            }
+        )
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+class PetitionInvalidationCreateView(APIView):
+    """Staff: flag a batch of signatures by IP hash, mail domain and/or time window. The
+    default is a dry run that only answers how many would be flagged."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        request=InvalidationInputSerializer,
+        responses={200: InvalidationOutputSerializer, 201: InvalidationOutputSerializer},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        petition = petition_public_get(slug=slug)
+        serializer = InvalidationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        dry_run = values.pop("dry_run", True)
+        reason = values.pop("reason", "")
+        if dry_run:
+            count = invalidation_preview(petition=petition, **values)
+            return Response({"id": None, "dry_run": True, "signature_count": count})
+        invalidation = invalidation_create(petition=petition, user=request.user, reason=reason, **values)
+        return Response(
+            {"id": invalidation.pk, "dry_run": False, "signature_count": invalidation.signature_count},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+# --- pages opened from mail links ---------------------------------------------------------------
+
+_PAGE_ACTIONS = {"confirm": signature_confirm, "withdraw": signature_withdraw}
+
+
+def _page(request: HttpRequest, action: str) -> HttpResponse:
+    """GET shows the page (its script POSTs to the API; mail scanners that open links change
+    nothing). POST is the `<noscript>` form's button and performs the action."""
+    token = request.POST.get("token", "") if request.method == "POST" else request.GET.get("token", "")
+    context: dict[str, Any] = {"action": action, "token": token, "result": None, "error": None}
+    status_code = 200
+    if request.method == "POST":
+        try:
+            signature = _PAGE_ACTIONS[action](token=token)
+            context["result"] = signature.status
+        except ApplicationError as exc:
+            context["error"] = exc.code
+            status_code = exc.status_code
+    elif request.method != "GET":
+        return HttpResponse(status=405)
+    response = render(request, "petitions/signature_action.html", context, status=status_code)
+    # Keep the token out of caches and out of the Referer of the donation link.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@csrf_exempt  # the token in the form is the authority; there is no session to protect
+def signature_confirm_page(request: HttpRequest) -> HttpResponse:
+    return _page(request, "confirm")
+
+
+@csrf_exempt
+def signature_withdraw_page(request: HttpRequest) -> HttpResponse:
+    return _page(request, "withdraw")
