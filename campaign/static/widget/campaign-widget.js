@@ -151,6 +151,16 @@
     LT: 20, LU: 20, LV: 21, MC: 27, MT: 31, NL: 18, NO: 15, PL: 28, PT: 25, RO: 24, SE: 24,
     SI: 19, SK: 24, SM: 27, VA: 22,
   };
+  // The API answers in English; German pages show its common messages in German.
+  var API_MESSAGES_DE = {
+    "This field is required.": "Bitte ausfüllen.",
+    "Enter a valid e-mail address.": "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
+    "Enter a valid email address.": "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
+    "Not a valid postcode for this country.": "Diese Postleitzahl passt nicht zum gewählten Land.",
+    "You must agree to the privacy policy.": "Bitte stimmen Sie zu, um zu unterschreiben.",
+    "The consent text has changed; please reload the page.": "Der Einwilligungstext hat sich geändert. Bitte laden Sie die Seite neu.",
+    "Must not start with = + - or @.": "Darf nicht mit = + - oder @ beginnen.",
+  };
   var SIGN_FIELDS = ["first_name", "last_name", "email", "postcode", "country", "city",
     "privacy_consent", "newsletter_consent", "show_name_publicly", "share_name_with_officials"];
   var DONATE_FIELDS = ["amount", "interval", "payment_method", "first_name", "last_name", "email",
@@ -483,7 +493,10 @@
     var first = null;
     var self = this;
     Object.keys(fields || {}).forEach(function (name) {
-      var messages = [].concat(fields[name]).map(function (m) { return typeof m === "string" ? m : JSON.stringify(m); });
+      var messages = [].concat(fields[name]).map(function (m) {
+        m = typeof m === "string" ? m : JSON.stringify(m);
+        return self.lang === "de" && API_MESSAGES_DE[m] ? API_MESSAGES_DE[m] : m;
+      });
       var target = form.errors[name] ? name : form.aliases && form.aliases[name];
       if (target && form.errors[target]) {
         form.errors[target].textContent = messages.join(" ");

@@ -1,0 +1,277 @@
+"""The widget in a real browser (Debian Chromium), embedded in a page on another origin than the
+service, against the real API, the real Celery worker and the real SMTP server."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import wait_until
+
+pytestmark = pytest.mark.integration
+
+CONSENT_DE = "Ich stimme zu, dass meine Angaben zur Durchführung der Petition verarbeitet werden."
+CONSENT_EN = "I agree that my details are processed to run the petition."
+
+
+@pytest.fixture
+def petition(transactional_db: Any, campaign: Any) -> Any:
+    from petitions.models import Milestone, Petition
+    from petitions.selectors import petition_count_cache_clear
+
+    # The live server runs in this process: drop cached petitions of earlier tests.
+    petition_count_cache_clear()
+    petition = Petition.objects.create(
+        campaign=campaign,
+        slug=f"stop-livestream-abuse-{uuid.uuid4().hex[:8]}",
+        title_de="Livestream-Missbrauch stoppen",
+        title_en="Stop livestreamed abuse",
+        text_de="Wir fordern wirksame Gesetze.",
+        text_en="We call for effective laws.",
+        status=Petition.Status.OPEN,
+        consent_text_de=CONSENT_DE,
+        consent_text_en=CONSENT_EN,
+        consent_version="2026-11",
+    )
+    Milestone.objects.create(petition=petition, target=100)
+    Milestone.objects.create(petition=petition, target=1000)
+    return petition
+
+
+def enable_altcha(petition: Any) -> None:
+    from petitions.selectors import petition_count_cache_clear
+
+    petition.altcha_enabled = True
+    petition.save(update_fields=["altcha_enabled"])
+    petition_count_cache_clear()
+
+
+def widget(page: Any) -> Any:
+    return page.locator("[data-campaign-widget]")
+
+
+def fill_sign_form(page: Any, *, email: str, postcode: str = "10115", consent: str = CONSENT_DE) -> None:
+    form = widget(page)
+    form.get_by_label("Vorname", exact=True).fill("Erika")
+    form.get_by_label("Nachname", exact=True).fill("Mustermann")
+    form.get_by_label("E-Mail-Adresse", exact=True).fill(email)
+    form.get_by_label("Postleitzahl", exact=True).fill(postcode)
+    form.get_by_label("Ort (freiwillig)", exact=True).fill("Berlin")
+    form.get_by_label(consent, exact=True).check()
+
+
+def test_it_signs_confirms_by_mail_and_the_count_goes_up_without_a_reload(
+    celery_worker: Any, smtp_server: Any, host_site: Any, live_server: Any, page: Any, petition: Any
+) -> None:
+    from petitions.models import Signature
+    from petitions.services import petition_counts_update
+
+    url = host_site.widget_page(
+        api=live_server.url,
+        petition=petition.slug,
+        attrs={"data-refresh": "1"},
+        query="?utm_source=newsletter&utm_medium=email&utm_campaign=advent",
+    )
+    page.goto(url)
+    counter = widget(page).locator(".cw-count-number")
+    page.wait_for_function("document.querySelector('[data-campaign-widget]').dataset.count === '0'")
+    assert widget(page).get_by_role("progressbar").get_attribute("aria-valuemax") == "100"
+
+    fill_sign_form(page, email="erika@example.org")
+    widget(page).get_by_role("button", name="Unterschreiben").click()
+    heading = widget(page).get_by_role("heading", name=re.compile("Bitte bestätigen Sie"))
+    heading.wait_for()
+    # Focus moves to the new step, so keyboard and screen-reader users land on it.
+    assert page.evaluate("document.activeElement.textContent").startswith("Fast geschafft")
+    assert any(e["type"] == "signed" for e in page.evaluate("window.widgetEvents"))
+
+    signature = Signature.objects.get(petition=petition)
+    assert signature.status == Signature.Status.PENDING
+    assert (signature.utm_source, signature.utm_medium, signature.utm_campaign) == (
+        "newsletter",
+        "email",
+        "advent",
+    )
+    assert signature.consent_version == "2026-11"
+    assert signature.locale == "de"
+
+    (mail,) = smtp_server.wait_for("erika@example.org")
+    body = mail.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"https?://\S+/signatures/confirm/\?token=[\w.~-]+", body)
+    assert link, body
+    # The worker process builds links from its own PUBLIC_BASE_URL; open the same path and
+    # query on the service under test.
+    parts = urlsplit(link.group(0))
+    confirm = page.context.new_page()
+    confirm.goto(f"{live_server.url}{parts.path}?{parts.query}")
+    wait_until(lambda: Signature.objects.get(pk=signature.pk).status == Signature.Status.CONFIRMED)
+    confirm.close()
+
+    assert counter.text_content() == "0"  # confirmed, but not counted before the counter pass
+    petition_counts_update()
+    page.wait_for_function(
+        "document.querySelector('[data-campaign-widget]').dataset.count === '1'", timeout=60_000
+    )
+    assert counter.text_content() == "1"
+    counts = [
+        e["detail"]["signature_count"] for e in page.evaluate("window.widgetEvents") if e["type"] == "count"
+    ]
+    assert counts[0] == 0 and counts[-1] == 1
+
+
+def test_it_shows_the_api_field_errors_next_to_the_fields_and_stores_nothing(
+    host_site: Any, live_server: Any, page: Any, petition: Any
+) -> None:
+    from petitions.models import Signature
+
+    page.goto(host_site.widget_page(api=live_server.url, petition=petition.slug))
+    # Both pass the page's own checks; the API rejects them.
+    fill_sign_form(page, email="erika@mustermann", postcode="1011")
+    widget(page).get_by_role("button", name="Unterschreiben").click()
+
+    email = widget(page).get_by_label("E-Mail-Adresse", exact=True)
+    postcode = widget(page).get_by_label("Postleitzahl", exact=True)
+    page.wait_for_function(
+        "document.querySelector('[data-campaign-widget] input[name=email]').getAttribute('aria-invalid') === 'true'"
+    )
+    assert postcode.get_attribute("aria-invalid") == "true"
+    assert widget(page).get_by_label("Vorname", exact=True).get_attribute("aria-invalid") is None
+    # Each message sits next to its field and is referenced by it (read out with the field).
+    email_error = page.locator(f"#{email.get_attribute('id')}-error")
+    postcode_error = page.locator(f"#{postcode.get_attribute('id')}-error")
+    assert email_error.is_visible() and "gültige E-Mail-Adresse" in email_error.text_content()
+    assert postcode_error.is_visible() and "Postleitzahl" in postcode_error.text_content()
+    assert email_error.get_attribute("id") in email.get_attribute("aria-describedby")
+    # The first wrong field gets the focus; a summary is announced.
+    assert page.evaluate("document.activeElement.name") == "email"
+    summary = widget(page).locator(".cw-form-error")
+    assert "E-Mail-Adresse" in summary.text_content() and "Postleitzahl" in summary.text_content()
+    assert Signature.objects.count() == 0
+
+    # The page's own checks: a missing consent is reported without asking the API.
+    widget(page).get_by_label(CONSENT_DE, exact=True).uncheck()
+    widget(page).get_by_label("E-Mail-Adresse", exact=True).fill("erika@example.org")
+    widget(page).get_by_label("Postleitzahl", exact=True).fill("10115")
+    widget(page).get_by_role("button", name="Unterschreiben").click()
+    consent = widget(page).get_by_label(CONSENT_DE, exact=True)
+    page.wait_for_function(
+        "document.querySelector('[data-campaign-widget] input[name=privacy_consent]').getAttribute('aria-invalid') === 'true'"
+    )
+    assert email.get_attribute("aria-invalid") is None
+    assert consent.evaluate("el => el === document.activeElement")
+    assert Signature.objects.count() == 0
+
+
+def test_it_cannot_sign_from_an_origin_not_allowed_by_cors_and_says_so(
+    foreign_site: Any, live_server: Any, page: Any, petition: Any
+) -> None:
+    from petitions.models import Signature
+
+    page.goto(foreign_site.widget_page(api=live_server.url, petition=petition.slug))
+    alert = widget(page).get_by_role("alert")
+    alert.wait_for()
+    assert "nicht für die Kampagne freigeschaltet" in alert.text_content()
+    assert widget(page).locator("form").count() == 0
+
+    # A script on that origin cannot sign either: the JSON request needs a preflight the API
+    # refuses, and a "simple" cross-origin POST is not JSON, so the API rejects it.
+    outcome = page.evaluate(
+        """async ([api, slug]) => {
+            const body = JSON.stringify({first_name: "Mal", last_name: "Lory", email: "m@example.org",
+                postcode: "10115", country: "DE", privacy_consent: true, consent_version: "2026-11"});
+            const url = `${api}/api/v1/petitions/${slug}/signatures/`;
+            let json;
+            try { await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}, body}); json = "answered"; }
+            catch (e) { json = "blocked"; }
+            await fetch(url, {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}, body});
+            return json;
+        }""",
+        [live_server.url, petition.slug],
+    )
+    assert outcome == "blocked"
+    assert Signature.objects.count() == 0
+
+
+def test_it_completes_the_sign_form_with_the_keyboard_only(
+    host_site: Any, live_server: Any, page: Any, petition: Any
+) -> None:
+    from petitions.models import Signature
+
+    page.goto(host_site.widget_page(api=live_server.url, petition=petition.slug, lang="en"))
+    widget(page).get_by_label("First name", exact=True).wait_for()
+    page.locator("body").focus()
+
+    def tab_to(name: str) -> None:
+        for _ in range(30):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement && document.activeElement.name") == name:
+                return
+        pytest.fail(f"Tab never reached {name}")
+
+    tab_to("first_name")
+    page.keyboard.type("Jane")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Doe")
+    page.keyboard.press("Tab")
+    page.keyboard.type("jane@example.org")
+    page.keyboard.press("Tab")
+    page.keyboard.type("SW1A 1AA")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "country"
+    page.keyboard.type("United Kingdom")  # type-ahead in the select
+    page.keyboard.press("Tab")
+    page.keyboard.type("London")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "privacy_consent"
+    page.keyboard.press("Space")
+    tab_to("show_name_publicly")
+    page.keyboard.press("Space")
+    # The honeypot is out of the tab order: the next stop is the submit button.
+    tab_to("share_name_with_officials")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.type") == "submit"
+    page.keyboard.press("Enter")
+
+    widget(page).get_by_role("heading", name=re.compile("please confirm your email")).wait_for()
+    signature = Signature.objects.get(petition=petition)
+    assert (signature.first_name, signature.country, signature.postcode) == ("Jane", "GB", "SW1A 1AA")
+    assert signature.show_name_publicly and not signature.share_name_with_officials
+    assert signature.locale == "en"
+    assert not signature.is_flagged  # the honeypot stayed empty
+
+
+def test_it_solves_the_altcha_proof_of_work_in_the_page_when_the_petition_enables_it(
+    host_site: Any, live_server: Any, page: Any, petition: Any
+) -> None:
+    from petitions.models import Signature
+
+    enable_altcha(petition)
+    page.goto(host_site.widget_page(api=live_server.url, petition=petition.slug))
+    fill_sign_form(page, email="altcha@example.org")
+    widget(page).get_by_role("button", name="Unterschreiben").click()
+    widget(page).get_by_role("heading", name=re.compile("Bitte bestätigen Sie")).wait_for()
+    assert Signature.objects.filter(petition=petition, is_flagged=False).count() == 1
+
+
+def test_it_refuses_a_forged_altcha_solution(
+    host_site: Any, live_server: Any, page: Any, petition: Any
+) -> None:
+    """The proof above is only worth something if the server checks it."""
+    from petitions.models import Signature
+
+    enable_altcha(petition)
+    page.goto(host_site.widget_page(api=live_server.url, petition=petition.slug))
+    fill_sign_form(page, email="forged@example.org")
+    # Replace the solver's answer with a made-up one.
+    page.evaluate(
+        """() => { const w = document.querySelector('[data-campaign-widget]').campaignWidget;
+                   w.altchaStart = () => Promise.resolve(btoa(JSON.stringify({algorithm: 'SHA-256',
+                       challenge: 'x', number: 1, salt: 'y', signature: 'z'}))); }"""
+    )
+    widget(page).get_by_role("button", name="Unterschreiben").click()
+    widget(page).locator(".cw-form-error").wait_for()
+    assert not Signature.objects.filter(petition=petition, is_flagged=False).exists()
