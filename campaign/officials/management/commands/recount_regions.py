@@ -4,12 +4,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from campaign.officials.services import region_totals_recount
-
 
 class Command(BaseCommand):
-    help = "Rebuilds the per-region totals from the counted signatures (after a new postcode mapping)."
+    help = (
+        "Runs the nightly recount now: petition counts and per-region totals, under the counter "
+        "pass's lock (e.g. after importing a new postcode mapping)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = region_totals_recount()
-        self.stdout.write(f"region totals: {result['buckets']} regions, {result['corrected']} corrected")
+        from petitions.services import petition_counts_recount
+
+        drift = petition_counts_recount()
+        self.stdout.write(f"recount done; petitions corrected: {len(drift)}")
