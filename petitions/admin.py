@@ -69,7 +69,7 @@ class SignatureAdmin(admin.ModelAdmin):
         for f in Signature._meta.get_fields()
         if f.concrete and f.name not in {"is_flagged", "flag_reason"}
     ]
-    actions = ["flag_selected", "unflag_selected"]
+    actions = ["flag_selected", "unflag_selected", "export_csv", "export_xlsx"]
 
     def has_add_permission(self, request: Any) -> bool:
         return False  # signatures come only through the signing flow (consent record)
@@ -83,6 +83,18 @@ class SignatureAdmin(admin.ModelAdmin):
     def unflag_selected(self, request: Any, queryset: Any) -> None:
         updated = queryset.update(is_flagged=False, flag_reason="")
         self.message_user(request, f"{updated} signatures unflagged.")
+
+    @admin.action(description="Export selected signatures as CSV")
+    def export_csv(self, request: Any, queryset: Any) -> Any:
+        from petitions.exports import signature_queryset_export_response
+
+        return signature_queryset_export_response(queryset=queryset, format="csv", user=request.user)
+
+    @admin.action(description="Export selected signatures as XLSX")
+    def export_xlsx(self, request: Any, queryset: Any) -> Any:
+        from petitions.exports import signature_queryset_export_response
+
+        return signature_queryset_export_response(queryset=queryset, format="xlsx", user=request.user)
 
 
 @admin.register(Invalidation)

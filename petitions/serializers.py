@@ -106,3 +106,22 @@ class InvalidationOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True)
     dry_run = serializers.BooleanField()
     signature_count = serializers.IntegerField()
+
+
+class SignatureExportInputSerializer(StrictInputSerializer):
+    """Filters of the staff export (query parameters). Days are calendar days in the
+    project's time zone, both inclusive."""
+
+    status = serializers.ChoiceField(choices=["pending", "confirmed", "withdrawn"], required=False)
+    is_flagged = serializers.BooleanField(required=False, allow_null=True, default=None)
+    created_from = serializers.DateField(required=False, input_formats=["iso-8601"])
+    created_to = serializers.DateField(required=False, input_formats=["iso-8601"])
+
+    def validate(self, attrs: dict) -> dict:
+        if (
+            attrs.get("created_from")
+            and attrs.get("created_to")
+            and attrs["created_from"] > attrs["created_to"]
+        ):
+            raise serializers.ValidationError({"created_to": ["Must not be before created_from."]})
+        return attrs

@@ -21,4 +21,14 @@ urlpatterns: list = [
         views.PetitionInvalidationCreateView.as_view(),
         name="petition-invalidation-create",
     ),
+    path(
+        "staff/petitions/<slug:slug>/signatures.csv",
+        views.SignatureExportView.as_view(export_format="csv"),
+        name="signature-export-csv",
+    ),
+    path(
+        "staff/petitions/<slug:slug>/signatures.xlsx",
+        views.SignatureExportView.as_view(export_format="xlsx"),
+        name="signature-export-xlsx",
+    ),
 ]

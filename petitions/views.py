@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAdminUser
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, error_body
 from campaign.throttles import FailOpenScopedRateThrottle
+from petitions.exports import SignatureExportFilters, petition_export_get, signature_export_response
 from petitions.proof_of_work import altcha_challenge_create, altcha_verify
 from petitions.selectors import (
     petition_count_get,
@@ -33,6 +35,7 @@ from petitions.serializers import (
     RecentSignerOutputSerializer,
     SignatureAcceptedOutputSerializer,
     SignatureCreateInputSerializer,
+    SignatureExportInputSerializer,
     SignatureStatusOutputSerializer,
     TokenInputSerializer,
 )
@@ -233,3 +236,32 @@ def signature_confirm_page(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 def signature_withdraw_page(request: HttpRequest) -> HttpResponse:
     return _page(request, "withdraw")
+
+
+class SignatureExportView(APIView):
+    """Streams a petition's signatures as CSV or XLSX to staff (token or session); every
+    export is recorded in ExportLog. On PostgreSQL the CSV is written by COPY."""
+
+    permission_classes = [IsAdminUser]
+    export_format = "csv"
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The answer is the file whatever the client accepts; errors are the JSON body.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[SignatureExportInputSerializer],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+        },
+    )
+    def get(self, request: Request, slug: str) -> Any:
+        serializer = SignatureExportInputSerializer(data=request.query_params.dict())
+        serializer.is_valid(raise_exception=True)
+        return signature_export_response(
+            petition=petition_export_get(slug=slug),
+            filters=SignatureExportFilters(**serializer.validated_data),
+            format=self.export_format,
+            user=request.user,
+        )
