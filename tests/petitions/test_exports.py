@@ -33,7 +33,9 @@ BERLIN = dt.timezone(dt.timedelta(hours=1))  # the project's zone in winter
 
 @pytest.fixture
 def petition(campaign: Any) -> Petition:
-    return Petition.objects.create(campaign=campaign, slug="schutz", title_de="Schutz", status=Petition.Status.OPEN)
+    return Petition.objects.create(
+        campaign=campaign, slug="schutz", title_de="Schutz", status=Petition.Status.OPEN
+    )
 
 
 _sequence = iter(range(1, 1_000_000))
@@ -97,7 +99,7 @@ def test_it_streams_the_signatures_as_csv_with_a_bom(staff_client, petition):
 def test_it_makes_every_text_cell_formula_safe(staff_client, petition):
     signature_make(
         petition,
-        first_name="=HYPERLINK(\"http://evil.example\",\"klick\")",
+        first_name='=HYPERLINK("http://evil.example","klick")',
         last_name="+491701234",
         city="-1+1",
         utm_source="@SUM(A1:A9)",
@@ -107,7 +109,7 @@ def test_it_makes_every_text_cell_formula_safe(staff_client, petition):
 
     row = csv_of(staff_client.get(url(petition)))[0]
 
-    assert row["first_name"] == "'=HYPERLINK(\"http://evil.example\",\"klick\")"
+    assert row["first_name"] == '\'=HYPERLINK("http://evil.example","klick")'
     assert row["last_name"] == "'+491701234"
     assert row["city"] == "'-1+1"
     assert row["utm_source"] == "'@SUM(A1:A9)"
@@ -211,7 +213,12 @@ def test_rows_are_produced_lazily_and_the_export_is_recorded(staff_client, staff
     # Nothing has been read yet: the response is a stream whose rows come when iterated.
     assert isinstance(response, StreamingHttpResponse)
     log = ExportLog.objects.get()
-    assert (log.user, log.username, log.kind, log.format) == (staff_user, "staff", "petitions.signatures", "csv")
+    assert (log.user, log.username, log.kind, log.format) == (
+        staff_user,
+        "staff",
+        "petitions.signatures",
+        "csv",
+    )
     assert log.filters == {"petition": "schutz", "status": "confirmed", "created_from": "2020-01-01"}
     assert (log.row_count, log.finished) == (None, False)
     assert response["X-Export-Id"] == str(log.pk)
@@ -250,7 +257,9 @@ def test_the_database_path_and_the_python_path_write_the_same_csv(petition):
     signature_make(petition, status=Signature.Status.WITHDRAWN, referrer='a,"b"\nc', is_flagged=True)
     filters = SignatureExportFilters()
 
-    copy_path = b"".join(signature_export_stream(petition=petition, filters=filters, format="csv", counter=[0]))
+    copy_path = b"".join(
+        signature_export_stream(petition=petition, filters=filters, format="csv", counter=[0])
+    )
     python_path = b"".join(
         csv_rows_stream(
             header=SIGNATURE_EXPORT_HEADER,
