@@ -136,3 +136,36 @@ def test_the_embedded_default_sends_mail_in_process_to_the_console(embedded_serv
     while "console@example.org" not in embedded_server.log() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "To: console@example.org" in embedded_server.log()
+
+
+def test_the_embedded_default_exports_signatures_from_sqlite(embedded_server):
+    # SQLite has no COPY: the export reads rows in chunks and writes the same formula-safe CSV.
+    embedded_server.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        "from petitions.models import Petition, Signature; "
+        "User.objects.create_user('exporter', 'e@example.org', 'pw', is_staff=True); "
+        "p = Petition.objects.get(slug='stopstreamingexploitation-petition'); "
+        "Signature.objects.create(petition=p, first_name='=Jürgen', last_name='Groß', "
+        "email='export@example.org', email_normalized='export@example.org', postcode='10115', "
+        "country='DE', status='confirmed')",
+    )
+    token = embedded_server.manage("drf_create_token", "exporter").split()[2]
+    request = urllib.request.Request(
+        embedded_server.base_url + "/api/v1/staff/petitions/stopstreamingexploitation-petition/signatures.csv"
+        "?status=confirmed",
+        headers={"Authorization": f"Token {token}"},
+    )
+
+    with urllib.request.urlopen(request, timeout=10) as response:
+        content_type = response.headers["Content-Type"]
+        body = response.read()
+
+    assert content_type == "text/csv; charset=utf-8"
+    assert body.startswith("\ufeff".encode())
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("id,created_at,status,")
+    rows = [line for line in lines[1:] if "export@example.org" in line]
+    assert len(rows) == 1
+    assert ",'=Jürgen,Groß,export@example.org,10115,DE," in rows[0]
