@@ -266,6 +266,60 @@ CELERY_BEAT_SCHEDULE["petitions-reminders-send"] = {
 }
 
 # --- Donations (donations app) -------------------------------------------------------------
+# Limits of one gift, in cents (without the fee the donor may add).
+DONATION_MIN_AMOUNT = env_int("DONATION_MIN_AMOUNT", 100)
+DONATION_MAX_AMOUNT = env_int("DONATION_MAX_AMOUNT", 1_000_000)
+# Stripe's price per method, for "cover the fees": percent as a decimal string plus cents.
+DONATION_FEE_CARD_PERCENT = env_str("DONATION_FEE_CARD_PERCENT", "1.5")
+DONATION_FEE_CARD_FIXED = env_int("DONATION_FEE_CARD_FIXED", 25)
+DONATION_FEE_SEPA_PERCENT = env_str("DONATION_FEE_SEPA_PERCENT", "0")
+DONATION_FEE_SEPA_FIXED = env_int("DONATION_FEE_SEPA_FIXED", 35)
+# Monthly gifts: a failed charge is retried after this many days, at most this many times,
+# then the mandate is paused and the donor told.
+MANDATE_RETRY_DAYS = env_int("MANDATE_RETRY_DAYS", 3)
+MANDATE_MAX_FAILURES = env_int("MANDATE_MAX_FAILURES", 3)
+# SEPA creditor identifier, quoted in the pre-notification of every SEPA debit.
+SEPA_CREDITOR_ID = env_str("SEPA_CREDITOR_ID", "DE98ZZZ09999999999")
+# Days between announcing a SEPA debit and collecting it (the pre-notification period).
+SEPA_PRENOTIFICATION_DAYS = env_int("SEPA_PRENOTIFICATION_DAYS", 2)
+# The NGO's tax exemption, printed on every Zuwendungsbestätigung.
+DONATION_RECEIPT = {
+    "tax_office": env_str("RECEIPT_TAX_OFFICE", "Finanzamt für Körperschaften I Berlin"),
+    "tax_number": env_str("RECEIPT_TAX_NUMBER", "27/000/00000"),
+    "exemption_date": env_str("RECEIPT_EXEMPTION_DATE", "2025-01-01"),
+    "exemption_period": env_str("RECEIPT_EXEMPTION_PERIOD", "2021 bis 2023"),
+    "purpose": env_str("RECEIPT_PURPOSE", "Förderung der Jugendhilfe und des Kinderschutzes"),
+    "signatory": env_str("RECEIPT_SIGNATORY", "Der Vorstand"),
+    "place": env_str("RECEIPT_PLACE", "Berlin"),
+}
+# Gifts up to this amount (cents) get the simplified proof (Vereinfachter Zuwendungsnachweis).
+RECEIPT_SIMPLIFIED_MAX_AMOUNT = env_int("RECEIPT_SIMPLIFIED_MAX_AMOUNT", 30_000)
+# How far back the nightly reconciliation looks at Stripe's PaymentIntents.
+STRIPE_RECONCILE_DAYS = env_int("STRIPE_RECONCILE_DAYS", 3)
+# Webhook events still unprocessed after this long are handed to a worker again.
+STRIPE_EVENT_REQUEUE_AFTER_SECONDS = env_int("STRIPE_EVENT_REQUEUE_AFTER_SECONDS", 300)
+
+# Charge the monthly gifts that are due (hourly; each mandate is charged once per month).
+CELERY_BEAT_SCHEDULE["donations-mandates-charge"] = {
+    "task": "donations.mandates_charge_due",
+    "schedule": 3600.0,
+}
+# Hand Stripe events whose processing task got lost to a worker again.
+CELERY_BEAT_SCHEDULE["donations-stripe-events-sweep"] = {
+    "task": "donations.stripe_events_sweep",
+    "schedule": 300.0,
+}
+# Repair donations whose webhook never arrived, from Stripe's list of PaymentIntents.
+CELERY_BEAT_SCHEDULE["donations-reconcile"] = {
+    "task": "donations.payments_reconcile",
+    "schedule": 24 * 3600.0,
+}
+# In January: the collective receipts (Sammelbestätigung) for the previous year (daily check,
+# issues each donor's receipt once).
+CELERY_BEAT_SCHEDULE["donations-annual-receipts"] = {
+    "task": "donations.annual_receipts_issue",
+    "schedule": 24 * 3600.0,
+}
 
 # --- Officials (campaign.officials app) ----------------------------------------------------
 # Mails to officials per campaign and hour when no delivery plan sets its own cap.

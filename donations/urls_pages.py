@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from donations import pages
+
+urlpatterns = [
+    path("donations/cancel/", pages.donation_cancel_page, name="donation-cancel-page"),
+]

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from donations.models import Donation, Donor, Mandate, Receipt, StripeEvent
+
+
+@admin.register(Donor)
+class DonorAdmin(admin.ModelAdmin):
+    list_display = ["id", "first_name", "last_name", "email", "city", "anonymised_at", "created_at"]
+    search_fields = ["email_normalized", "last_name"]
+    readonly_fields = ["email_normalized", "anonymised_at", "created_at", "updated_at"]
+
+
+@admin.register(Donation)
+class DonationAdmin(admin.ModelAdmin):
+    list_display = ["id", "campaign", "amount", "fee_amount", "method", "interval", "status", "created_at"]
+    list_filter = ["status", "method", "interval", "campaign"]
+    search_fields = ["public_id", "stripe_payment_intent_id", "stripe_charge_id"]
+    list_select_related = ["campaign"]
+    raw_id_fields = ["donor", "mandate", "receipt"]
+    # Money state comes from Stripe; staff look, they do not edit.
+    readonly_fields = [f.name for f in Donation._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(Mandate)
+class MandateAdmin(admin.ModelAdmin):
+    list_display = ["reference", "campaign", "amount", "method", "status", "next_charge_on", "failure_count"]
+    list_filter = ["status", "method"]
+    search_fields = ["reference"]
+    raw_id_fields = ["donor"]
+    readonly_fields = [
+        "public_id",
+        "stripe_customer_id",
+        "stripe_payment_method_id",
+        "stripe_mandate_id",
+        "failure_count",
+        "paused_at",
+        "canceled_at",
+        "created_at",
+        "updated_at",
+    ]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "type", "status", "outcome", "attempts", "received_at", "processed_at"]
+    list_filter = ["status", "type"]
+    search_fields = ["event_id"]
+    readonly_fields = [f.name for f in StripeEvent._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(admin.ModelAdmin):
+    list_display = ["number", "kind", "status", "amount", "donated_on", "issued_at", "voided_at"]
+    list_filter = ["kind", "status", "year"]
+    search_fields = ["number"]
+    raw_id_fields = ["donor"]
+    readonly_fields = [f.name for f in Receipt._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False

@@ -1,0 +1,314 @@
+"""German donation receipts (Zuwendungsbestätigungen): numbering, issuing, voiding, the
+annual collective receipt and the PDF.
+
+The PDF follows the fields of the official template (BMF, "Bestätigung über Geldzuwendungen"):
+the donor's name and address, the amount in figures and in words, the date of the gift, the
+statement that it is not a membership fee and that no waiver of reimbursement is involved, the
+tax office, tax number and date of the exemption notice, and the purpose. Gifts up to 300 EUR
+get the simplified proof (§ 50 Abs. 4 EStDV), which the tax office accepts together with the
+bank statement.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from campaign.emails import Attachment, PreparedEmail, register_email_builder
+from campaign.services import outgoing_email_queue
+from donations.models import Donation, Donor, Receipt, ReceiptCounter
+
+logger = logging.getLogger(__name__)
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+
+
+def receipt_number_take(*, year: int) -> tuple[int, str]:
+    """The next number of the year. The counter row stays locked until the caller's
+    transaction ends, so concurrent issuers queue up and no number is skipped or repeated
+    (a rolled-back transaction gives its number back)."""
+    ReceiptCounter.objects.get_or_create(year=year)
+    counter = ReceiptCounter.objects.select_for_update().get(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number, f"{year}-{counter.last_number:06d}"
+
+
+def _donor_address(donor: Donor) -> str:
+    lines = [donor.street, f"{donor.postcode} {donor.city}".strip(), donor.country]
+    return "\n".join(line for line in lines if line)
+
+
+def _receipt_create(
+    *, donor: Donor, kind: str, amount: int, donated_on: date, period: tuple[date, date] | None = None
+) -> Receipt:
+    now = timezone.now()
+    sequence, number = receipt_number_take(year=timezone.localdate(now).year)
+    return Receipt.objects.create(
+        year=timezone.localdate(now).year,
+        sequence=sequence,
+        number=number,
+        kind=kind,
+        donor=donor,
+        donor_name=donor.full_name,
+        donor_address=_donor_address(donor),
+        amount=amount,
+        donated_on=donated_on,
+        period_start=period[0] if period else None,
+        period_end=period[1] if period else None,
+        issued_at=now,
+    )
+
+
+def _receipt_mail(receipt: Receipt, kind: str = "donation_receipt") -> None:
+    donor = receipt.donor
+    if not donor.email:
+        return
+    outgoing_email_queue(
+        kind=kind,
+        to_email=donor.email,
+        locale=donor.locale,
+        context={"first_name": donor.first_name, "receipt_id": receipt.pk, "receipt_number": receipt.number},
+        subject_type="donations.receipt",
+        subject_id=receipt.pk,
+    )
+
+
+def receipt_issue_for_donation(donation: Donation) -> Receipt | None:
+    """Issues the receipt of one settled gift (the caller holds the donation's row lock, in a
+    transaction). A donation is receipted at most once."""
+    if donation.receipt_id is not None or donation.status != Donation.Status.SUCCEEDED:
+        return None
+    donor = donation.donor
+    if not (donor.full_name and donor.street and donor.city):
+        logger.info("donation %s: no receipt, address incomplete", donation.pk)
+        return None
+    amount = donation.total_amount  # a covered fee is part of the gift
+    kind = (
+        Receipt.Kind.SIMPLIFIED if amount <= settings.RECEIPT_SIMPLIFIED_MAX_AMOUNT else Receipt.Kind.SINGLE
+    )
+    donated_on = timezone.localdate(donation.succeeded_at or timezone.now())
+    receipt = _receipt_create(donor=donor, kind=kind, amount=amount, donated_on=donated_on)
+    donation.receipt = receipt
+    donation.save(update_fields=["receipt", "updated_at"])
+    _receipt_mail(receipt)
+    logger.info("donation %s: receipt %s issued", donation.pk, receipt.pk)
+    return receipt
+
+
+def receipt_void(receipt: Receipt, *, reason: str) -> bool:
+    """Withdraws a receipt after a refund or a lost dispute and tells the donor."""
+    with transaction.atomic():
+        locked = Receipt.objects.select_for_update(of=("self",)).select_related("donor").get(pk=receipt.pk)
+        if locked.status == Receipt.Status.VOID:
+            return False
+        locked.status = Receipt.Status.VOID
+        locked.voided_at = timezone.now()
+        locked.void_reason = reason[:100]
+        locked.save(update_fields=["status", "voided_at", "void_reason", "updated_at"])
+        _receipt_mail(locked, kind="donation_receipt_voided")
+    receipt.status = locked.status
+    logger.info("receipt %s voided (%s)", receipt.pk, reason)
+    return True
+
+
+def annual_receipts_issue(*, year: int) -> int:
+    """The collective receipts (Sammelbestätigungen) for the monthly gifts of `year`: one per
+    donor over the settled gifts not yet receipted. Refunded or lost gifts are left out. Safe
+    to run again: receipted gifts are skipped."""
+    donor_ids = list(
+        Donation.objects.filter(
+            mandate__isnull=False,
+            mandate__wants_receipt=True,
+            status=Donation.Status.SUCCEEDED,
+            receipt__isnull=True,
+            succeeded_at__year=year,
+        )
+        .values_list("donor_id", flat=True)
+        .distinct()
+    )
+    issued = 0
+    for donor_id in donor_ids:
+        with transaction.atomic():
+            donations = list(
+                Donation.objects.select_for_update()
+                .filter(
+                    donor_id=donor_id,
+                    mandate__isnull=False,
+                    mandate__wants_receipt=True,
+                    status=Donation.Status.SUCCEEDED,
+                    receipt__isnull=True,
+                    succeeded_at__year=year,
+                )
+                .order_by("succeeded_at")
+            )
+            donor = Donor.objects.get(pk=donor_id)
+            if not donations or not (donor.full_name and donor.street and donor.city):
+                continue
+            days = [timezone.localdate(d.succeeded_at) for d in donations]
+            receipt = _receipt_create(
+                donor=donor,
+                kind=Receipt.Kind.ANNUAL,
+                amount=sum(d.total_amount for d in donations),
+                donated_on=max(days),
+                period=(date(year, 1, 1), date(year, 12, 31)),
+            )
+            Donation.objects.filter(pk__in=[d.pk for d in donations]).update(receipt=receipt)
+            _receipt_mail(receipt)
+            issued += 1
+    logger.info("annual receipts %s: %d issued", year, issued)
+    return issued
+
+
+# --- The PDF ---------------------------------------------------------------------------------
+
+
+def amount_in_words_de(cents: int) -> str:
+    """The amount in German words, as the official template asks ("fünfundzwanzig Euro")."""
+    from num2words import num2words
+
+    euros, rest = divmod(cents, 100)
+    words = f"{num2words(euros, lang='de')} Euro"
+    if rest:
+        words += f" und {num2words(rest, lang='de')} Cent"
+    return words
+
+
+def _euro(cents: int) -> str:
+    value = Decimal(cents) / 100
+    return f"{value:,.2f} EUR".replace(",", "X").replace(".", ",").replace("X", ".")
+
+
+def receipt_pdf_render(receipt: Receipt) -> bytes:
+    from fpdf import FPDF
+
+    org = settings.ORGANISATION
+    tax = settings.DONATION_RECEIPT
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    # A Unicode font shipped with the project: the PDF core fonts are Latin-1 only.
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.set_title(f"Zuwendungsbestätigung {receipt.number}")
+    pdf.add_page()
+    width = pdf.epw
+
+    def text(value: str, size: int = 10, style: str = "", height: float = 5) -> None:
+        pdf.set_font("DejaVu", style, size)
+        pdf.multi_cell(width, height, value, new_x="LMARGIN", new_y="NEXT")
+
+    text(f"{org['name']} · {org['address']}", size=8)
+    pdf.ln(4)
+    if receipt.status == Receipt.Status.VOID:
+        text("UNGÜLTIG – diese Bestätigung wurde zurückgezogen.", size=14, style="B")
+        pdf.ln(2)
+    if receipt.kind == Receipt.Kind.SIMPLIFIED:
+        title = "Vereinfachter Zuwendungsnachweis (Zuwendungen bis 300 Euro)"
+    elif receipt.kind == Receipt.Kind.ANNUAL:
+        title = "Sammelbestätigung über Geldzuwendungen"
+    else:
+        title = "Bestätigung über Geldzuwendungen"
+    text(title, size=14, style="B", height=7)
+    text(
+        "im Sinne des § 10b des Einkommensteuergesetzes an eine der in § 5 Abs. 1 Nr. 9 des "
+        "Körperschaftsteuergesetzes bezeichneten Körperschaften, Personenvereinigungen oder "
+        "Vermögensmassen",
+        size=8,
+    )
+    pdf.ln(3)
+    text(f"Nummer der Bestätigung: {receipt.number}", style="B")
+    pdf.ln(2)
+    text("Name und Anschrift des Zuwendenden:", style="B")
+    text(receipt.donor_name)
+    text(receipt.donor_address)
+    pdf.ln(3)
+    text("Betrag der Zuwendung in Ziffern:", style="B")
+    text(_euro(receipt.amount))
+    text("in Buchstaben:", style="B")
+    text(amount_in_words_de(receipt.amount))
+    if receipt.kind == Receipt.Kind.ANNUAL and receipt.period_start and receipt.period_end:
+        text("Zeitraum der Sammelbestätigung:", style="B")
+        text(f"{receipt.period_start:%d.%m.%Y} bis {receipt.period_end:%d.%m.%Y}")
+    else:
+        text("Tag der Zuwendung:", style="B")
+        text(f"{receipt.donated_on:%d.%m.%Y}")
+    pdf.ln(3)
+    text("Es handelt sich nicht um den Verzicht auf Erstattung von Aufwendungen.")
+    text("Es handelt sich nicht um einen Mitgliedsbeitrag.")
+    pdf.ln(3)
+    exemption_date = tax["exemption_date"]
+    try:
+        exemption_date = date.fromisoformat(exemption_date).strftime("%d.%m.%Y")
+    except ValueError:
+        pass
+    text(
+        f"Wir sind wegen Förderung steuerbegünstigter Zwecke ({tax['purpose']}) nach dem letzten uns "
+        f"zugegangenen Freistellungsbescheid bzw. nach der Anlage zum Körperschaftsteuerbescheid des "
+        f"{tax['tax_office']}, StNr. {tax['tax_number']}, vom {exemption_date} für den letzten "
+        f"Veranlagungszeitraum {tax['exemption_period']} nach § 5 Abs. 1 Nr. 9 des "
+        f"Körperschaftsteuergesetzes von der Körperschaftsteuer und nach § 3 Nr. 6 des "
+        f"Gewerbesteuergesetzes von der Gewerbesteuer befreit."
+    )
+    pdf.ln(2)
+    text(f"Es wird bestätigt, dass die Zuwendung nur zur Förderung von {tax['purpose']} verwendet wird.")
+    if receipt.kind == Receipt.Kind.SIMPLIFIED:
+        pdf.ln(2)
+        text(
+            "Dieser vereinfachte Zuwendungsnachweis gilt zusammen mit Ihrem Kontoauszug oder dem "
+            "Buchungsbeleg Ihres Zahlungsdienstleisters als Nachweis (§ 50 Abs. 4 EStDV).",
+            size=8,
+        )
+    if receipt.kind == Receipt.Kind.ANNUAL:
+        pdf.ln(2)
+        text(
+            "Ob es sich um den Verzicht auf Erstattung von Aufwendungen handelt, ist der Anlage zur "
+            "Sammelbestätigung zu entnehmen. Es wird bestätigt, dass über die in der Gesamtsumme "
+            "enthaltenen Zuwendungen keine weiteren Bestätigungen ausgestellt wurden.",
+            size=8,
+        )
+    pdf.ln(6)
+    text(f"{tax['place']}, {timezone.localdate(receipt.issued_at):%d.%m.%Y}")
+    text(f"{tax['signatory']}, {org['name']}")
+    text("Diese Bestätigung wurde maschinell erstellt und ist ohne Unterschrift gültig.", size=8)
+    pdf.ln(4)
+    text(
+        "Hinweis: Wer vorsätzlich oder grob fahrlässig eine unrichtige Zuwendungsbestätigung erstellt "
+        "oder veranlasst, dass Zuwendungen nicht zu den in der Zuwendungsbestätigung angegebenen "
+        "steuerbegünstigten Zwecken verwendet werden, haftet für die entgangene Steuer "
+        "(§ 10b Abs. 4 EStG, § 9 Abs. 3 KStG, § 9 Nr. 5 GewStG).",
+        size=7,
+        height=4,
+    )
+    return bytes(pdf.output())
+
+
+@register_email_builder("donation_receipt")
+def _receipt_mail_build(email: Any) -> PreparedEmail:
+    receipt = Receipt.objects.get(pk=email.context["receipt_id"])
+    return PreparedEmail(
+        attachments=[
+            Attachment(
+                filename=f"Zuwendungsbestaetigung-{receipt.number}.pdf",
+                content=receipt_pdf_render(receipt),
+                mimetype="application/pdf",
+            )
+        ]
+    )
+
+
+def receipt_totals(*, year: int) -> dict[str, Any]:
+    """Issued and voided receipts of a year (for staff)."""
+    queryset = Receipt.objects.filter(year=year)
+    return {
+        "issued": queryset.filter(status=Receipt.Status.ISSUED).count(),
+        "void": queryset.filter(status=Receipt.Status.VOID).count(),
+        "amount": queryset.filter(status=Receipt.Status.ISSUED).aggregate(total=Sum("amount"))["total"] or 0,
+    }

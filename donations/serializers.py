@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from campaign.api import StrictInputSerializer
+
+
+class DonationCreateInputSerializer(StrictInputSerializer):
+    campaign = serializers.SlugField(max_length=80)
+    amount = serializers.IntegerField(help_text="The gift in cents, without fees.")
+    cover_fees = serializers.BooleanField(default=False)
+    currency = serializers.ChoiceField(choices=["eur"])
+    interval = serializers.ChoiceField(choices=["once", "month"])
+    payment_method = serializers.ChoiceField(choices=["card", "sepa_debit"])
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    email = serializers.EmailField(max_length=254)
+    street = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    postcode = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, allow_blank=True, default="")
+    wants_receipt = serializers.BooleanField(default=False)
+    newsletter_consent = serializers.BooleanField(default=False)
+    locale = serializers.ChoiceField(choices=["de", "en"], default="de")
+    utm_source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    utm_medium = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    utm_campaign = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+    def validate_amount(self, value: int) -> int:
+        if value < settings.DONATION_MIN_AMOUNT:
+            raise serializers.ValidationError(f"The minimum is {settings.DONATION_MIN_AMOUNT} cents.")
+        if value > settings.DONATION_MAX_AMOUNT:
+            raise serializers.ValidationError(f"The maximum is {settings.DONATION_MAX_AMOUNT} cents.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("wants_receipt"):
+            missing = {
+                name: ["Required for a donation receipt."]
+                for name in ("street", "postcode", "city", "country")
+                if not (attrs.get(name) or "").strip()
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
+
+
+class DonationCreateOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    intent_type = serializers.CharField()
+    client_secret = serializers.CharField()
+    publishable_key = serializers.CharField()
+    amount = serializers.IntegerField()
+    fee_amount = serializers.IntegerField()
+    total_amount = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class DonationOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    amount = serializers.IntegerField()
+    fee_amount = serializers.IntegerField()
+    total_amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    interval = serializers.CharField()
+    payment_method = serializers.CharField()
+    campaign = serializers.CharField()
+
+
+class DonationCompleteOutputSerializer(DonationOutputSerializer):
+    client_secret = serializers.CharField(allow_null=True)
+
+
+class TokenInputSerializer(StrictInputSerializer):
+    token = serializers.CharField(max_length=200)
+
+
+class MandateCancelOutputSerializer(serializers.Serializer):
+    status = serializers.CharField()

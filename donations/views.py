@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaign.api import PublicAPIView
+from campaign.exceptions import ApplicationError, error_body
+from campaign.throttles import FailOpenScopedRateThrottle
+from donations import selectors, services
+from donations.serializers import (
+    DonationCompleteOutputSerializer,
+    DonationCreateInputSerializer,
+    DonationCreateOutputSerializer,
+    DonationOutputSerializer,
+    MandateCancelOutputSerializer,
+    TokenInputSerializer,
+)
+from donations.webhooks import WebhookRejected, stripe_event_receive
+
+logger = logging.getLogger(__name__)
+
+
+class DonationCreateView(PublicAPIView):
+    throttle_classes = [FailOpenScopedRateThrottle]
+    throttle_scope = "donate"
+
+    @extend_schema(request=DonationCreateInputSerializer, responses={201: DonationCreateOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = DonationCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        started = services.donation_start(data=serializer.validated_data)
+        donation = started.donation
+        data = {
+            "id": donation.public_id,
+            "intent_type": "setup",
+            "client_secret": started.client_secret,
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY or "",
+            "amount": donation.amount,
+            "fee_amount": donation.fee_amount,
+            "total_amount": donation.total_amount,
+            "status": donation.status,
+        }
+        return Response(DonationCreateOutputSerializer(data).data, status=status.HTTP_201_CREATED)
+
+
+class DonationCompleteView(PublicAPIView):
+    throttle_classes = [FailOpenScopedRateThrottle]
+    throttle_scope = "donate"
+
+    @extend_schema(request=None, responses=DonationCompleteOutputSerializer)
+    def post(self, request: Request, public_id: Any) -> Response:
+        completed = services.donation_complete(public_id=public_id)
+        data = {
+            **selectors.donation_output(completed.donation),
+            "client_secret": completed.client_secret or None,
+        }
+        return Response(DonationCompleteOutputSerializer(data).data)
+
+
+class DonationDetailView(PublicAPIView):
+    @extend_schema(responses=DonationOutputSerializer)
+    def get(self, request: Request, public_id: Any) -> Response:
+        donation = selectors.donation_public_get(public_id=public_id)
+        if donation is None:
+            raise ApplicationError("Not found.", code="not_found", status_code=404)
+        response = Response(DonationOutputSerializer(selectors.donation_output(donation)).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class DonationCancelView(PublicAPIView):
+    """Stops a monthly gift with the token from the mail."""
+
+    throttle_classes = [FailOpenScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(request=TokenInputSerializer, responses=MandateCancelOutputSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = TokenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        mandate = services.mandate_cancel(token=serializer.validated_data["token"])
+        return Response({"status": mandate.status})
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class StripeWebhookView(View):
+    """Stripe's events. A plain Django view: the signature is checked on the raw body, which
+    must not pass through a parser first."""
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        try:
+            _, created = stripe_event_receive(
+                payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+            )
+        except WebhookRejected as exc:
+            logger.warning("stripe webhook rejected: %s", exc)
+            return JsonResponse(
+                error_body("invalid_signature", "The webhook could not be verified."), status=400
+            )
+        return JsonResponse({"status": "received" if created else "duplicate"})
+
+
+class StaffDonationExportView(APIView):
+    """Staff export of donations (CSV or XLSX), streamed, formula-safe, logged in ExportLog."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=["csv", "xlsx"]),
+            OpenApiParameter("campaign", str),
+            OpenApiParameter("status", str),
+        ],
+        responses={(200, "text/csv"): bytes},
+    )
+    def get(self, request: Request) -> Any:
+        from campaign import exports
+        from campaign.models import Campaign
+        from donations.models import Donation
+
+        fmt = request.query_params.get("format", "csv")
+        if fmt not in ("csv", "xlsx"):
+            raise ApplicationError("csv or xlsx", fields={"format": ["Must be csv or xlsx."]})
+        campaign = None
+        slug = request.query_params.get("campaign", "")
+        if slug:
+            campaign = Campaign.objects.filter(slug=slug).first()
+            if campaign is None:
+                raise ApplicationError("Unknown campaign.", fields={"campaign": ["Unknown campaign."]})
+        status_filter = request.query_params.get("status", "")
+        if status_filter and status_filter not in Donation.Status.values:
+            raise ApplicationError("Unknown status.", fields={"status": ["Unknown status."]})
+        rows = selectors.donation_export_rows(campaign=campaign, status=status_filter)
+        header = selectors.DONATION_EXPORT_HEADER
+        stream = (
+            partial(exports.csv_rows_stream, header=header, rows=rows)
+            if fmt == "csv"
+            else partial(exports.xlsx_rows_stream, header=header, rows=rows, sheet_name="Donations")
+        )
+        return exports.export_response(
+            user=request.user,
+            kind="donations.donations",
+            format=fmt,
+            filters={"campaign": slug, "status": status_filter},
+            filename=f"donations.{fmt}",
+            stream=lambda counter: stream(counter=counter),
+        )
