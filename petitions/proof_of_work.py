@@ -24,7 +24,10 @@ def altcha_challenge_create() -> dict[str, Any]:
             expires=timezone.now() + timedelta(seconds=settings.ALTCHA_EXPIRES_SECONDS),
         )
     )
-    return challenge.to_dict()
+    data = challenge.to_dict()
+    # The widget reads `maxnumber`; the library writes `maxNumber`. Send both.
+    data["maxnumber"] = data.get("maxNumber", settings.ALTCHA_MAX_NUMBER)
+    return data
 
 
 def altcha_verify(payload: str) -> bool:

@@ -186,3 +186,162 @@ def test_it_rejects_non_json_and_oversized_bodies(api_client, petition):
     assert array.status_code == 400
     assert huge.status_code in (400, 413)
     assert "code" in huge.json()
+
+
+def test_it_requires_a_valid_altcha_when_the_petition_enables_it(api_client, petition):
+    import base64
+    import json
+
+    from altcha import solve_challenge_v1
+
+    Petition.objects.filter(pk=petition.pk).update(altcha_enabled=True)
+    missing = sign(api_client, petition)
+    challenge = api_client.get("/api/v1/altcha/challenge/").json()
+    assert set(challenge) >= {"algorithm", "challenge", "salt", "signature", "maxNumber"}
+    solution = solve_challenge_v1(
+        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxNumber"]
+    )
+    payload = base64.b64encode(
+        json.dumps(
+            {
+                "algorithm": challenge["algorithm"],
+                "challenge": challenge["challenge"],
+                "number": solution.number,
+                "salt": challenge["salt"],
+                "signature": challenge["signature"],
+            }
+        ).encode()
+    ).decode()
+    forged = base64.b64encode(
+        json.dumps({**json.loads(base64.b64decode(payload)), "number": -1}).encode()
+    ).decode()
+
+    bad = sign(api_client, petition, altcha=forged)
+    good = sign(api_client, petition, altcha=payload)
+    replayed = sign(api_client, petition, email="other@example.org", altcha=payload)
+
+    assert missing.status_code == 400
+    assert "altcha" in missing.json()["fields"]
+    assert bad.status_code == 400
+    assert good.status_code == 202
+    assert replayed.status_code == 400  # a solved challenge is accepted once
+    assert Signature.objects.count() == 1
+
+
+def test_the_sign_throttle_answers_429_over_the_rate(api_client, petition, monkeypatch):
+    from campaign.throttles import FailOpenScopedRateThrottle
+
+    monkeypatch.setattr(FailOpenScopedRateThrottle, "THROTTLE_RATES", {"sign": "2/minute"})
+    url = f"/api/v1/petitions/{petition.slug}/signatures/"
+    # An address of its own, so earlier tests' requests do not count against it.
+    address = f"192.0.2.{petition.pk % 250 + 1}"
+    statuses = [
+        api_client.post(
+            url, sign_payload(email=f"t{i}@example.org"), format="json", REMOTE_ADDR=address
+        ).status_code
+        for i in range(3)
+    ]
+
+    assert statuses == [202, 202, 429]
+
+
+def test_a_blocked_ip_range_is_flagged_silently(api_client, petition, settings):
+    settings.PETITIONS_BLOCKED_IP_RANGES = ["198.51.100.0/24"]
+
+    response = api_client.post(
+        f"/api/v1/petitions/{petition.slug}/signatures/",
+        sign_payload(),
+        format="json",
+        REMOTE_ADDR="198.51.100.77",
+    )
+
+    assert response.status_code == 202
+    assert Signature.objects.get().flag_reason == "ip_blocked"
+
+
+def test_confirm_and_withdraw_endpoints_answer_with_clear_codes(api_client, petition):
+    from petitions.models import SignatureToken
+    from petitions.services import signature_token_mint
+
+    sign(api_client, petition)
+    signature = Signature.objects.get()
+    confirm = signature_token_mint(signature_id=signature.pk, purpose=SignatureToken.Purpose.CONFIRM)
+    withdraw = signature_token_mint(signature_id=signature.pk, purpose=SignatureToken.Purpose.WITHDRAW)
+
+    unknown = api_client.post("/api/v1/signatures/confirm/", {"token": "y" * 43}, format="json")
+    empty = api_client.post("/api/v1/signatures/confirm/", {}, format="json")
+    extra = api_client.post("/api/v1/signatures/confirm/", {"token": confirm, "x": 1}, format="json")
+    first = api_client.post("/api/v1/signatures/confirm/", {"token": confirm}, format="json")
+    second = api_client.post("/api/v1/signatures/confirm/", {"token": confirm}, format="json")
+    withdrawn = api_client.post("/api/v1/signatures/withdraw/", {"token": withdraw}, format="json")
+    after = api_client.post("/api/v1/signatures/confirm/", {"token": confirm}, format="json")
+
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "token_invalid")
+    assert empty.status_code == 400 and "token" in empty.json()["fields"]
+    assert extra.status_code == 400 and "x" in extra.json()["fields"]
+    assert first.json() == second.json() == {"status": "confirmed"}
+    assert withdrawn.json() == {"status": "withdrawn"}
+    # Withdrawal deletes the other tokens of the signature: the old confirm link is dead.
+    assert (after.status_code, after.json()["code"]) == (404, "token_invalid")
+
+
+def test_a_get_on_the_mail_link_pages_changes_nothing(client, petition):
+    from petitions.models import SignatureToken
+    from petitions.services import signature_token_mint
+
+    signature = Signature.objects.create(
+        petition=petition,
+        first_name="A",
+        last_name="B",
+        email="a@example.org",
+        email_normalized="a@example.org",
+    )
+    confirm = signature_token_mint(signature_id=signature.pk, purpose=SignatureToken.Purpose.CONFIRM)
+    withdraw = signature_token_mint(signature_id=signature.pk, purpose=SignatureToken.Purpose.WITHDRAW)
+
+    page = client.get(f"/signatures/confirm/?token={confirm}")
+    client.get(f"/signatures/withdraw/?token={withdraw}")
+
+    assert page.status_code == 200
+    assert page["Referrer-Policy"] == "no-referrer"
+    assert b"<noscript>" in page.content and b"/api/v1/signatures/" in page.content
+    assert Signature.objects.get().status == Signature.Status.PENDING
+
+    # Without scripts, the form button POSTs to the page itself, which confirms.
+    done = client.post("/signatures/confirm/", {"token": confirm})
+    assert done.status_code == 200
+    assert b'href="/#donate"' in done.content
+    assert Signature.objects.get().status == Signature.Status.CONFIRMED
+    gone = client.post("/signatures/withdraw/", {"token": withdraw})
+    assert gone.status_code == 200
+    assert Signature.objects.get().status == Signature.Status.WITHDRAWN
+    bad = client.post("/signatures/confirm/", {"token": "nope"})
+    assert bad.status_code == 404
+
+
+def test_staff_invalidation_api_previews_then_applies(api_client, staff_client, petition):
+    from petitions.services import ip_hash_compute
+
+    for i in range(3):
+        api_client.post(
+            f"/api/v1/petitions/{petition.slug}/signatures/",
+            sign_payload(email=f"w{i}@example.org"),
+            format="json",
+            REMOTE_ADDR="203.0.113.5",
+        )
+    url = f"/api/v1/staff/petitions/{petition.slug}/invalidations/"
+    ip_hash = ip_hash_compute("203.0.113.5")
+
+    anonymous = api_client.post(url, {"ip_hash": ip_hash}, format="json")
+    preview = staff_client.post(url, {"ip_hash": ip_hash}, format="json")
+    bad = staff_client.post(url, {"ip_hash": "not-a-hash", "dry_run": False}, format="json")
+    nofilter = staff_client.post(url, {"dry_run": False}, format="json")
+    applied = staff_client.post(url, {"ip_hash": ip_hash, "dry_run": False, "reason": "wave"}, format="json")
+
+    assert anonymous.status_code in (401, 403)
+    assert preview.json() == {"id": None, "dry_run": True, "signature_count": 3}
+    assert bad.status_code == 400 and "ip_hash" in bad.json()["fields"]
+    assert nofilter.status_code == 400
+    assert applied.status_code == 201
+    assert applied.json()["signature_count"] == 3
+    assert Signature.objects.filter(is_flagged=True).count() == 3

@@ -1,0 +1,109 @@
+"""Public reads: petition detail, the cacheable count, recent signers, the campaign endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from petitions.models import Petition, Signature
+from petitions.selectors import petition_count_cache_clear
+from petitions.services import petition_counts_update
+from tests.fixtures.petitions import MilestoneFactory, PetitionFactory, SignatureFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_detail_shows_text_consent_and_the_next_goal(api_client, petition):
+    MilestoneFactory(petition=petition, target=10)
+    MilestoneFactory(petition=petition, target=100)
+    Petition.objects.filter(pk=petition.pk).update(offline_count=12)
+
+    body = api_client.get(f"/api/v1/petitions/{petition.slug}/").json()
+
+    assert body["slug"] == petition.slug
+    assert body["is_open"] is True
+    assert body["signature_count"] == 12
+    assert body["goal"] == 100
+    assert body["consent_version"] == "v1"
+    assert body["consent_text"]["en"] == "I agree to the processing of my data."
+    assert body["title"]["de"] == petition.title_de
+
+
+def test_drafts_are_not_found(api_client):
+    draft = PetitionFactory(status=Petition.Status.DRAFT)
+
+    assert api_client.get(f"/api/v1/petitions/{draft.slug}/").status_code == 404
+    assert api_client.get(f"/api/v1/petitions/{draft.slug}/count/").status_code == 404
+    assert api_client.get("/api/v1/petitions/missing/count/").json()["code"] == "petition_not_found"
+
+
+def test_the_count_is_cacheable_and_answers_304_on_a_matching_etag(api_client, petition):
+    SignatureFactory.create_batch(2, petition=petition, status=Signature.Status.CONFIRMED)
+    Petition.objects.filter(pk=petition.pk).update(offline_count=3)
+    petition_counts_update()
+    petition_count_cache_clear()
+
+    response = api_client.get(f"/api/v1/petitions/{petition.slug}/count/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["signature_count"] == 5  # online plus offline
+    assert set(body) == {"signature_count", "goal", "updated_at"}
+    cache_control = response["Cache-Control"]
+    for directive in ("public", "max-age=", "stale-while-revalidate=", "stale-if-error="):
+        assert directive in cache_control
+    assert response["Last-Modified"]
+    again = api_client.get(f"/api/v1/petitions/{petition.slug}/count/", HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
+    assert again.content == b""
+    other = api_client.get(f"/api/v1/petitions/{petition.slug}/count/", HTTP_IF_NONE_MATCH='"other"')
+    assert other.status_code == 200
+
+
+def test_the_count_changes_its_etag_after_a_counter_pass(api_client, petition):
+    first = api_client.get(f"/api/v1/petitions/{petition.slug}/count/")
+    SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
+    petition_counts_update()  # clears this process's count cache
+
+    second = api_client.get(f"/api/v1/petitions/{petition.slug}/count/")
+
+    assert second.json()["signature_count"] == first.json()["signature_count"] + 1
+    assert second["ETag"] != first["ETag"]
+
+
+def test_recent_signers_show_only_consenting_confirmed_unflagged_signers(api_client, petition):
+    SignatureFactory(
+        petition=petition,
+        first_name="Anna",
+        last_name="Schmidt",
+        city="Köln",
+        status=Signature.Status.CONFIRMED,
+        show_name_publicly=True,
+    )
+    SignatureFactory(
+        petition=petition, first_name="Hidden", status=Signature.Status.CONFIRMED, show_name_publicly=False
+    )
+    SignatureFactory(petition=petition, first_name="Pending", show_name_publicly=True)
+    SignatureFactory(
+        petition=petition,
+        first_name="Flagged",
+        status=Signature.Status.CONFIRMED,
+        show_name_publicly=True,
+        is_flagged=True,
+    )
+    Signature.objects.filter(status=Signature.Status.CONFIRMED).update(confirmed_at="2026-01-01T10:00:00Z")
+
+    response = api_client.get(f"/api/v1/petitions/{petition.slug}/recent-signers/")
+
+    assert response.status_code == 200
+    assert response.json() == [{"name": "Anna S.", "city": "Köln", "signed_at": "2026-01-01T11:00:00+01:00"}]
+    assert b"@" not in response.content  # never an e-mail address
+    assert b"10115" not in response.content  # never a postcode
+
+
+def test_the_campaign_endpoint_lists_public_petitions(api_client, petition):
+    PetitionFactory(campaign=petition.campaign, status=Petition.Status.DRAFT)
+
+    body = api_client.get(f"/api/v1/campaigns/{petition.campaign.slug}/").json()
+
+    assert [p["slug"] for p in body["petitions"]] == [petition.slug]
+    assert body["petitions"][0]["signature_count"] == 0
