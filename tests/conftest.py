@@ -24,7 +24,12 @@ from rest_framework.test import APIClient
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Fixtures of the feature areas, one module each.
-pytest_plugins = ["tests.fixtures.petitions", "tests.fixtures.localstripe", "tests.fixtures.browser"]
+pytest_plugins = [
+    "tests.fixtures.petitions",
+    "tests.fixtures.localstripe",
+    "tests.fixtures.browser",
+    "tests.fixtures.officials",
+]
 
 
 def free_port() -> int:

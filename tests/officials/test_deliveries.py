@@ -18,7 +18,7 @@ from campaign.officials.services import (
 )
 from petitions.models import Milestone, Signature
 from petitions.services import petition_counts_update
-from tests.officials.conftest import WEEKLY_MONDAY_9
+from tests.fixtures.officials import WEEKLY_MONDAY_9
 
 
 def _outbox() -> list[OutgoingEmail]:
