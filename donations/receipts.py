@@ -249,13 +249,17 @@ def receipt_pdf_render(receipt: Receipt) -> bytes:
         exemption_date = date.fromisoformat(exemption_date).strftime("%d.%m.%Y")
     except ValueError:
         pass
+    text("Steuerbegünstigung des Zuwendungsempfängers:", style="B")
+    text(f"Finanzamt: {tax['tax_office']}")
+    text(f"Steuernummer: {tax['tax_number']}")
+    text(f"Freistellungsbescheid vom: {exemption_date} (Veranlagungszeitraum {tax['exemption_period']})")
+    text(f"Steuerbegünstigter Zweck: {tax['purpose']}")
+    pdf.ln(2)
     text(
-        f"Wir sind wegen Förderung steuerbegünstigter Zwecke ({tax['purpose']}) nach dem letzten uns "
-        f"zugegangenen Freistellungsbescheid bzw. nach der Anlage zum Körperschaftsteuerbescheid des "
-        f"{tax['tax_office']}, StNr. {tax['tax_number']}, vom {exemption_date} für den letzten "
-        f"Veranlagungszeitraum {tax['exemption_period']} nach § 5 Abs. 1 Nr. 9 des "
-        f"Körperschaftsteuergesetzes von der Körperschaftsteuer und nach § 3 Nr. 6 des "
-        f"Gewerbesteuergesetzes von der Gewerbesteuer befreit."
+        "Wir sind wegen Förderung steuerbegünstigter Zwecke nach dem letzten uns zugegangenen "
+        "Freistellungsbescheid bzw. nach der Anlage zum Körperschaftsteuerbescheid des oben genannten "
+        "Finanzamts nach § 5 Abs. 1 Nr. 9 des Körperschaftsteuergesetzes von der Körperschaftsteuer und "
+        "nach § 3 Nr. 6 des Gewerbesteuergesetzes von der Gewerbesteuer befreit."
     )
     pdf.ln(2)
     text(f"Es wird bestätigt, dass die Zuwendung nur zur Förderung von {tax['purpose']} verwendet wird.")
