@@ -13,6 +13,7 @@ the report prints the digest and the number of lines, never the list itself.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,6 +32,8 @@ from campaign.officials.models import Constituency
 from campaign.officials.selectors import constituency_totals_get, region_totals_by_state
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
+# fontTools logs every font subsetting step at INFO.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 FONT_FAMILY = "DejaVu"
 
 
@@ -272,6 +275,9 @@ def handover_report_render(
     *, petition: Any, options: ReportOptions | None = None, now: datetime | None = None
 ) -> bytes:
     """Renders the report PDF and returns its bytes."""
+    from petitions.models import Petition
+
+    petition = Petition.objects.get(pk=petition.pk)  # the counts as of now, not of the caller's copy
     options = options or ReportOptions()
     locale = options.locale if options.locale in _TEXT else "de"
     text = _TEXT[locale]
