@@ -12,5 +12,14 @@ urlpatterns = [
         "donations/<uuid:public_id>/complete/", views.DonationCompleteView.as_view(), name="donation-complete"
     ),
     path("stripe/webhook/", views.StripeWebhookView.as_view(), name="stripe-webhook"),
-    path("staff/donations/export/", views.StaffDonationExportView.as_view(), name="staff-donation-export"),
+    path(
+        "staff/donations/export.csv",
+        views.StaffDonationExportView.as_view(export_format="csv"),
+        name="staff-donation-export-csv",
+    ),
+    path(
+        "staff/donations/export.xlsx",
+        views.StaffDonationExportView.as_view(export_format="xlsx"),
+        name="staff-donation-export-xlsx",
+    ),
 ]

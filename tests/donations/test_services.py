@@ -1,0 +1,154 @@
+"""Totals, reconciliation of missed webhooks, the staff export, the throttle, anonymising."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+
+from donations.models import Donation, Donor
+from donations.selectors import campaign_donation_totals_get
+from donations.services import donation_fee_compute, donor_anonymise, payments_reconcile
+from tests.donations.helpers import donation_complete, donation_start
+from tests.fixtures.localstripe import CARD_3DS
+
+pytestmark = pytest.mark.django_db
+
+
+def make_donation(campaign: Any, email: str, amount: int, status: str, refunded: int = 0) -> Donation:
+    donor, _ = Donor.objects.get_or_create(email_normalized=email, defaults={"email": email})
+    return Donation.objects.create(
+        campaign=campaign, donor=donor, amount=amount, method="card", status=status, amount_refunded=refunded
+    )
+
+
+def test_it_totals_settled_gifts_net_of_refunds_and_lost_disputes(campaign):
+    make_donation(campaign, "a@example.org", 5000, "succeeded")
+    make_donation(campaign, "a@example.org", 2000, "succeeded")
+    make_donation(campaign, "b@example.org", 3000, "partially_refunded", refunded=1000)
+    make_donation(campaign, "c@example.org", 9000, "refunded", refunded=9000)
+    make_donation(campaign, "d@example.org", 9000, "dispute_lost")
+    make_donation(campaign, "e@example.org", 9000, "failed")
+    make_donation(campaign, "f@example.org", 9000, "processing")
+
+    totals = campaign_donation_totals_get(campaign=campaign)
+
+    assert totals == {"raised_amount": 5000 + 2000 + 3000 - 1000, "donor_count": 2}
+
+
+def test_the_campaign_endpoint_shows_the_totals(api_client, campaign):
+    make_donation(campaign, "a@example.org", 5000, "succeeded")
+
+    body = api_client.get(f"/api/v1/campaigns/{campaign.slug}/").json()
+
+    assert body["donation_totals"] == {"raised_amount": 5000, "donor_count": 1}
+
+
+@pytest.mark.parametrize(
+    ("amount", "method", "fee"),
+    [(1000, "card", 41), (2500, "card", 64), (100000, "card", 1549), (1000, "sepa_debit", 35)],
+)
+def test_it_computes_the_fee_so_the_ngo_receives_the_whole_gift(amount, method, fee, settings):
+    assert donation_fee_compute(amount=amount, method=method) == fee
+    total = amount + fee
+    if method == "card":
+        # What Stripe keeps of the total leaves at least the gift.
+        from decimal import ROUND_HALF_UP, Decimal
+
+        stripe_fee = (Decimal(total) * Decimal("0.015")).quantize(Decimal(1), rounding=ROUND_HALF_UP) + 25
+        assert total - stripe_fee >= amount
+
+
+def test_it_repairs_a_donation_whose_webhook_was_missed(api_client, campaign, localstripe):
+    # 3-D Secure done in the browser, but neither complete nor the webhook reached us.
+    body = donation_start(api_client, campaign.slug)
+    localstripe.save_card(body["client_secret"], CARD_3DS)
+    client_secret = donation_complete(api_client, body["id"]).json()["client_secret"]
+    localstripe.authenticate(client_secret)
+    other = donation_start(api_client, campaign.slug)  # a donation without a charge stays as it is
+
+    result = payments_reconcile()
+
+    assert Donation.objects.get(public_id=body["id"]).status == "succeeded"
+    assert Donation.objects.get(public_id=other["id"]).status == "created"
+    assert result == {"seen": 1, "repaired": 1}
+    assert payments_reconcile() == {"seen": 1, "repaired": 0}
+
+
+def test_it_adopts_a_charge_whose_id_we_never_stored(api_client, campaign, localstripe):
+    body = donation_start(api_client, campaign.slug)
+    localstripe.save_card(body["client_secret"])
+    donation_complete(api_client, body["id"])
+    # As if the process died between Stripe's answer and our write.
+    Donation.objects.filter(public_id=body["id"]).update(stripe_payment_intent_id="", status="created")
+
+    payments_reconcile()
+
+    donation = Donation.objects.get(public_id=body["id"])
+    assert donation.status == "succeeded"
+    assert donation.stripe_payment_intent_id.startswith("pi_")
+
+
+def test_staff_export_streams_formula_safe_csv(staff_client, api_client, campaign):
+    donation = make_donation(campaign, "a@example.org", 5000, "succeeded")
+    Donation.objects.filter(pk=donation.pk).update(
+        utm_source='=HYPERLINK("http://evil")', stripe_fee=100, net_amount=4900, fee_amount=100
+    )
+
+    response = staff_client.get("/api/v1/staff/donations/export.csv")
+
+    assert response.status_code == 200
+    assert response.streaming
+    content = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(content)))
+    header, row = rows[0], rows[1]
+    values = dict(zip(header, row, strict=True))
+    assert values["gross"] == "5100"
+    assert values["fee_added"] == "100"
+    assert values["stripe_fee"] == "100"
+    assert values["net"] == "4900"
+    assert values["status"] == "succeeded"
+    assert values["method"] == "card"
+    assert values["utm_source"].startswith("'=")  # a spreadsheet shows it as text
+    assert "a@example.org" not in content
+    from campaign.models import ExportLog
+
+    log = ExportLog.objects.get()
+    assert (log.kind, log.row_count) == ("donations.donations", 1)
+    assert api_client.get("/api/v1/staff/donations/export.csv").status_code in (401, 403)
+    bad = staff_client.get("/api/v1/staff/donations/export.csv?status=nonsense")
+    assert bad.status_code == 400 and "status" in bad.json()["fields"]
+
+
+def test_staff_export_writes_xlsx(staff_client, campaign):
+    make_donation(campaign, "a@example.org", 5000, "succeeded")
+    response = staff_client.get("/api/v1/staff/donations/export.xlsx")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:2] == b"PK"
+
+
+def test_it_throttles_starting_donations_per_address(api_client, campaign, localstripe, monkeypatch):
+    from campaign.throttles import FailOpenScopedRateThrottle
+
+    monkeypatch.setattr(FailOpenScopedRateThrottle, "THROTTLE_RATES", {"donate": "2/minute"})
+    statuses = [
+        api_client.post(
+            "/api/v1/donations/", {"campaign": "x"}, format="json", REMOTE_ADDR="203.0.113.9"
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [400, 400, 429]
+
+
+def test_it_anonymises_a_donor_and_stops_their_monthly_gifts(campaign):
+    donation = make_donation(campaign, "a@example.org", 5000, "succeeded")
+    Donor.objects.filter(pk=donation.donor_id).update(first_name="Erika", city="Berlin")
+
+    donor_anonymise(donor_id=donation.donor_id)
+
+    donor = Donor.objects.get(pk=donation.donor_id)
+    assert (donor.email, donor.first_name, donor.city) == ("", "", "")
+    assert donor.anonymised_at is not None
+    assert campaign_donation_totals_get(campaign=campaign)["raised_amount"] == 5000
