@@ -178,6 +178,24 @@ class DeliveryPlan(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from django.core.exceptions import ValidationError
+
+        errors: dict[str, str] = {}
+        milestones = self.milestones if isinstance(self.milestones, list) else None
+        if milestones is None or not all(isinstance(t, int) and t > 0 for t in milestones):
+            errors["milestones"] = "A list of positive whole numbers, e.g. [10000, 50000]."
+        try:
+            ZoneInfo(self.schedule_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["schedule_timezone"] = "An IANA time zone name, e.g. Europe/Berlin."
+        if (self.schedule_weekday is None) != (self.schedule_time is None):
+            errors["schedule_time"] = "Set both weekday and time for a weekly delivery, or neither."
+        if errors:
+            raise ValidationError(errors)
+
 
 class Delivery(TimeStampedModel):
     """One mail to one official about one petition, for one trigger. The unique constraint

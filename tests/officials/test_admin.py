@@ -77,3 +77,24 @@ def test_resending_from_the_admin_takes_an_explicit_confirmation(admin_browser, 
     delivery = Delivery.objects.get(pk=needs_review.pk)
     assert (delivery.status, delivery.resend_count) == (Delivery.Status.QUEUED, 1)
     assert OutgoingEmail.objects.filter(subject_id=delivery.pk, kind="officials_delivery").count() == 2
+
+
+def test_a_plan_with_bad_milestones_or_time_zone_is_refused_in_the_admin(admin_browser, petition):
+    response = admin_browser.post(
+        "/admin/officials/deliveryplan/add/",
+        {
+            "petition": petition.pk,
+            "name": "Plan",
+            "active": "on",
+            "milestones": '[10000, "viel"]',
+            "schedule_weekday": "0",
+            "schedule_time": "09:00",
+            "schedule_timezone": "Europe/Nirgendwo",
+            "hourly_cap": "60",
+        },
+    )
+
+    assert response.status_code == 200  # the form again, with errors
+    page = response.content.decode()
+    assert "A list of positive whole numbers" in page
+    assert "An IANA time zone name" in page
