@@ -149,3 +149,22 @@ def test_bad_report_options_are_a_400_naming_the_field(regions, petition, staff_
         assert response.status_code == 400, params
         assert field in response.json()["fields"], params
     assert staff_client.get("/api/v1/staff/petitions/nope/report.pdf").status_code == 404
+
+
+def test_the_digest_command_writes_the_list_that_hashes_to_the_reports_digest(
+    regions, petition, sign, tmp_path
+):
+    from django.core.management import call_command
+
+    sign(petition)
+    sign(petition, postcode="20095")
+    petition_counts_update()
+    out = io.StringIO()
+    path = tmp_path / "list.txt"
+
+    call_command("signature_list_digest", petition.slug, "--write", str(path), stdout=out)
+
+    digest, count = signature_list_digest(petition_id=petition.pk)
+    assert out.getvalue().strip() == f"{digest}  (2 signatures)"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    assert len(path.read_bytes().splitlines()) == count == 2
