@@ -169,3 +169,57 @@ def test_the_embedded_default_exports_signatures_from_sqlite(embedded_server):
     rows = [line for line in lines[1:] if "export@example.org" in line]
     assert len(rows) == 1
     assert ",'=Jürgen,Groß,export@example.org,10115,DE," in rows[0]
+
+
+def _console_token(log: str, page: str, after: int) -> str | None:
+    import re
+
+    match = re.search(rf"/signatures/{page}/\?token=([A-Za-z0-9_\-]+)", log[after:])
+    return match.group(1) if match else None
+
+
+def test_the_embedded_default_signs_confirms_and_counts(embedded_server):
+    slug = "stopstreamingexploitation-petition"
+    status, petition = embedded_server.get(f"/api/v1/petitions/{slug}/")
+    assert status == 200, petition
+    _, before = embedded_server.get(f"/api/v1/petitions/{slug}/count/")
+    log_start = len(embedded_server.log())
+
+    status, body = embedded_server.post(
+        f"/api/v1/petitions/{slug}/signatures/",
+        {
+            "first_name": "Lokal",
+            "last_name": "Test",
+            "email": "embedded-signer@example.org",
+            "postcode": "10115",
+            "country": "DE",
+            "privacy_consent": True,
+            "consent_version": petition["consent_version"],
+            "show_name_publicly": True,
+        },
+    )
+    assert (status, body) == (202, {"status": "pending_confirmation"})
+
+    # The mail went out in-process, to the console.
+    deadline = time.monotonic() + 10
+    while _console_token(embedded_server.log(), "confirm", log_start) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    token = _console_token(embedded_server.log(), "confirm", log_start)
+    assert token, embedded_server.log()[-3000:]
+
+    status, body = embedded_server.post("/api/v1/signatures/confirm/", {"token": token})
+    assert (status, body) == (200, {"status": "confirmed"})
+
+    # Without a beat, the counter pass runs right after the confirmation commits.
+    status, after = embedded_server.get(f"/api/v1/petitions/{slug}/count/")
+    assert status == 200
+    confirmed = embedded_server.manage(
+        "shell",
+        "-c",
+        "from petitions.models import Signature; "
+        f"print(Signature.objects.filter(petition__slug='{slug}', status='confirmed', is_flagged=False).count())",
+    )
+    # The count holds every confirmed signature, this one included (other tests add theirs).
+    assert after["signature_count"] == int(confirmed.split()[-1]) >= before["signature_count"] + 1
+    _, signers = embedded_server.get(f"/api/v1/petitions/{slug}/recent-signers/")
+    assert signers[0]["name"] == "Lokal T."
