@@ -196,6 +196,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 PETITIONS_CONFIRM_TOKEN_DAYS = env_int("PETITIONS_CONFIRM_TOKEN_DAYS", 30)
 # Withdraw links must keep working long after signing (supporters withdraw months later).
 PETITIONS_WITHDRAW_TOKEN_DAYS = env_int("PETITIONS_WITHDRAW_TOKEN_DAYS", 730)
+# Signatures never confirmed are deleted after this many days (the confirmation mail says so).
+PETITIONS_UNCONFIRMED_RETENTION_DAYS = env_int("PETITIONS_UNCONFIRMED_RETENTION_DAYS", 31)
 PETITIONS_CONFIRMATION_MAX_MAILS = env_int("PETITIONS_CONFIRMATION_MAX_MAILS", 5)
 PETITIONS_CONFIRMATION_RESEND_MINUTES = env_int("PETITIONS_CONFIRMATION_RESEND_MINUTES", 10)
 PETITIONS_REMINDER_ENABLED = env_bool("PETITIONS_REMINDER_ENABLED", False)
@@ -260,6 +262,11 @@ CELERY_BEAT_SCHEDULE["petitions-counts-update"] = {
 CELERY_BEAT_SCHEDULE["petitions-counts-recount"] = {
     "task": "petitions.petition_counts_recount",
     "schedule": _crontab(hour=3, minute=17),
+}
+# Delete signatures never confirmed within PETITIONS_UNCONFIRMED_RETENTION_DAYS.
+CELERY_BEAT_SCHEDULE["petitions-unconfirmed-purge"] = {
+    "task": "petitions.signatures_unconfirmed_purge",
+    "schedule": _crontab(hour=4, minute=7),
 }
 # One reminder for signatures still unconfirmed after PETITIONS_REMINDER_AFTER_HOURS (if enabled).
 CELERY_BEAT_SCHEDULE["petitions-reminders-send"] = {

@@ -36,7 +36,7 @@ class SignatureAcceptedOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class TokenInputSerializer(StrictInputSerializer):
+class SignatureTokenInputSerializer(StrictInputSerializer):
     token = serializers.CharField(max_length=200)
 
 

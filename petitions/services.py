@@ -649,6 +649,32 @@ def signature_reminders_send(*, now: datetime | None = None) -> int:
     return queued
 
 
+def signatures_unconfirmed_purge(*, now: datetime | None = None) -> int:
+    """Deletes signatures never confirmed within PETITIONS_UNCONFIRMED_RETENTION_DAYS, with their
+    tokens, and blanks the address in their outbox rows (the mail promises this). They never
+    counted, so no count changes. Returns the number deleted."""
+    now = now or timezone.now()
+    before = now - timedelta(days=settings.PETITIONS_UNCONFIRMED_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Signature.objects.select_for_update(skip_locked=True)
+                .filter(status=Signature.Status.PENDING, counted=False, created_at__lt=before)
+                .values_list("id", flat=True)[:1000]
+            )
+            if not ids:
+                break
+            OutgoingEmail.objects.filter(subject_type=SIGNATURE_SUBJECT_TYPE, subject_id__in=ids).update(
+                to_email="", context={}, updated_at=now
+            )
+            Signature.objects.filter(pk__in=ids, status=Signature.Status.PENDING, counted=False).delete()
+            deleted += len(ids)
+    if deleted:
+        logger.info("purged %d unconfirmed signatures", deleted)
+    return deleted
+
+
 # --- staff invalidation -----------------------------------------------------------------------
 
 

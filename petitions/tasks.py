@@ -24,3 +24,10 @@ def signature_reminders_send_task(**kwargs: Any) -> None:
     from petitions.services import signature_reminders_send
 
     signature_reminders_send()
+
+
+@shared_task(name="petitions.signatures_unconfirmed_purge", ignore_result=True)
+def signatures_unconfirmed_purge_task(**kwargs: Any) -> None:
+    from petitions.services import signatures_unconfirmed_purge
+
+    signatures_unconfirmed_purge()

@@ -37,7 +37,7 @@ from petitions.serializers import (
     SignatureCreateInputSerializer,
     SignatureExportInputSerializer,
     SignatureStatusOutputSerializer,
-    TokenInputSerializer,
+    SignatureTokenInputSerializer,
 )
 from petitions.services import (
     invalidation_create,
@@ -98,9 +98,9 @@ class SignatureConfirmView(PublicAPIView):
     throttle_classes = [FailOpenScopedRateThrottle]
     throttle_scope = "token"
 
-    @extend_schema(request=TokenInputSerializer, responses={200: SignatureStatusOutputSerializer})
+    @extend_schema(request=SignatureTokenInputSerializer, responses={200: SignatureStatusOutputSerializer})
     def post(self, request: Request) -> Response:
-        serializer = TokenInputSerializer(data=request.data)
+        serializer = SignatureTokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         signature = signature_confirm(token=serializer.validated_data["token"])
         return Response({"status": signature.status})
@@ -110,9 +110,9 @@ class SignatureWithdrawView(PublicAPIView):
     throttle_classes = [FailOpenScopedRateThrottle]
     throttle_scope = "token"
 
-    @extend_schema(request=TokenInputSerializer, responses={200: SignatureStatusOutputSerializer})
+    @extend_schema(request=SignatureTokenInputSerializer, responses={200: SignatureStatusOutputSerializer})
     def post(self, request: Request) -> Response:
-        serializer = TokenInputSerializer(data=request.data)
+        serializer = SignatureTokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         signature = signature_withdraw(token=serializer.validated_data["token"])
         return Response({"status": signature.status})

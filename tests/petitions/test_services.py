@@ -400,3 +400,28 @@ def test_reminders_are_off_by_default_and_sent_once_when_enabled(petition, setti
     assert signature_reminders_send() == 1
     assert signature_reminders_send() == 0
     assert OutgoingEmail.objects.get().kind == "petitions-signature-reminder"
+
+
+def test_unconfirmed_signatures_are_purged_after_the_retention_period(petition, settings):
+    from petitions.services import signatures_unconfirmed_purge
+
+    settings.PETITIONS_UNCONFIRMED_RETENTION_DAYS = 31
+    old = SignatureFactory(petition=petition)
+    recent = SignatureFactory(petition=petition)
+    old_confirmed = SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
+    OutgoingEmail.objects.create(
+        kind="petitions-signature-confirm",
+        to_email=old.email,
+        subject_type="petitions.signature",
+        subject_id=old.pk,
+    )
+    confirm_token(old)
+    Signature.objects.filter(pk__in=[old.pk, old_confirmed.pk]).update(
+        created_at=timezone.now() - timedelta(days=32)
+    )
+
+    assert signatures_unconfirmed_purge() == 1
+
+    assert set(Signature.objects.values_list("pk", flat=True)) == {recent.pk, old_confirmed.pk}
+    assert not SignatureToken.objects.exists()
+    assert OutgoingEmail.objects.get().to_email == ""
