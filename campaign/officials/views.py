@@ -59,6 +59,7 @@ class StaffPetitionReportView(APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(
+        operation_id="v1_staff_petitions_report_retrieve",
         parameters=[PetitionReportInputSerializer],
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
     )
