@@ -243,11 +243,15 @@ def _attributions_get(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], tupl
     goes to the lower constituency number, so the choice is stable."""
     if not pairs:
         return {}
-    rows = PostcodeArea.objects.filter(
-        country__in={c for c, _ in pairs}, postcode__in={p for _, p in pairs}
-    ).values_list(
-        "country", "postcode", "constituency_id", "share", "constituency__number", "constituency__state"
-    )
+    countries = sorted({c for c, _ in pairs})
+    postcodes = sorted({p for _, p in pairs})
+    rows: list[tuple[str, str, int, Decimal, int, str]] = []
+    for start in range(0, len(postcodes), 2000):  # bounded IN lists (SQLite caps parameters)
+        rows += PostcodeArea.objects.filter(
+            country__in=countries, postcode__in=postcodes[start : start + 2000]
+        ).values_list(
+            "country", "postcode", "constituency_id", "share", "constituency__number", "constituency__state"
+        )
     best: dict[tuple[str, str], tuple[Decimal, int, int, str]] = {}
     for country, postcode, constituency_id, share, number, state in rows:
         key = (country, postcode)
