@@ -314,7 +314,12 @@ def _region_totals_upsert(increments: Mapping[tuple[int, Region], int], *, repla
     increments to the existing counts, or with `replace` sets them."""
     table = connection.ops.quote_name(RegionTotal._meta.db_table)
     now = timezone.now()
-    items = [(key, value) for key, value in increments.items() if value or replace]
+    # One row per (petition, bucket): a statement must not touch the same row twice.
+    merged: dict[tuple[int, str], tuple[Region, int]] = {}
+    for (petition_id, region), value in increments.items():
+        key = (petition_id, region.bucket)
+        merged[key] = (merged[key][0] if key in merged else region, merged.get(key, (region, 0))[1] + value)
+    items = [((key[0], region), value) for key, (region, value) in merged.items() if value or replace]
     new_count = "EXCLUDED.count" if replace else f"{table}.count + EXCLUDED.count"
     with connection.cursor() as cursor:
         for start in range(0, len(items), 500):

@@ -96,3 +96,17 @@ def test_a_new_mapping_is_applied_by_the_recount(regions, petition, sign):
     region_totals_recount()
 
     assert _totals(petition) == {f"c:{regions[18].pk}": 1}
+
+
+def test_one_batch_may_hold_the_same_region_in_several_spellings_and_signs(regions, petition):
+    changes = [
+        {"petition_id": petition.pk, "postcode": "10115", "country": "DE", "delta": 1},
+        {"petition_id": petition.pk, "postcode": "101 15", "country": "de", "delta": 1},
+        {"petition_id": petition.pk, "postcode": "10117", "country": "DE", "delta": 1},
+        {"petition_id": petition.pk, "postcode": "10115", "country": "DE", "delta": -1},
+        (petition.pk, "1010", "AT", 1),  # the pass's row form is accepted too
+    ]
+
+    assert region_totals_apply(changes=changes) == 2
+
+    assert _totals(petition) == {f"c:{regions[75].pk}": 2, "f:AT": 1}
