@@ -37,10 +37,12 @@ class TransientEmailError(Exception):
 def outgoing_email_enqueue(outgoing_email_id: int) -> None:
     """Hands the row to a worker once the current transaction commits. A broker that is down
     does not fail the caller (robust=True): the row stays queued and the sweeper sends it."""
+    from campaign.enqueue import task_enqueue
     from campaign.tasks import outgoing_email_send_task
 
     def enqueue() -> None:
-        outgoing_email_send_task.delay(outgoing_email_id)
+        # `.delay()` with one LPUSH: this runs on every signing (see campaign/enqueue.py).
+        task_enqueue(outgoing_email_send_task, outgoing_email_id)
 
     transaction.on_commit(enqueue, robust=True)
 

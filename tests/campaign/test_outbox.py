@@ -32,13 +32,15 @@ def _queue(**kwargs) -> OutgoingEmail:
 
 
 def test_queueing_enqueues_only_after_commit(django_capture_on_commit_callbacks):
-    with mock.patch("campaign.tasks.outgoing_email_send_task.delay") as delay:
+    from campaign.tasks import outgoing_email_send_task
+
+    with mock.patch("campaign.enqueue.task_enqueue") as enqueue:
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             email = _queue()
-            delay.assert_not_called()  # nothing leaves before the transaction commits
+            enqueue.assert_not_called()  # nothing leaves before the transaction commits
 
     assert len(callbacks) == 1
-    delay.assert_called_once_with(email.pk)
+    enqueue.assert_called_once_with(outgoing_email_send_task, email.pk)
 
 
 def test_sending_claims_the_row_and_sends_once():
