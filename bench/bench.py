@@ -20,7 +20,7 @@ checkpoints, other processes on the machine).
 
 Settings (environment): BENCH_DURATION (s per run, 10), BENCH_ROUNDS (pairs, 3),
 BENCH_CONNECTIONS (8), BENCH_THREADS (2), BENCH_ROWS (1000000), BENCH_MAILS (10000),
-BENCH_PG (postgres://postgres@127.0.0.1:5432), BENCH_DB (campaign_bench),
+BENCH_PG (postgres://postgres@127.0.0.1:5432), BENCH_DB (campaign_bench_<run id>),
 BENCH_REDIS_URL (redis://127.0.0.1:6379/0), BENCH_KEEP_DB (0).
 """
 
@@ -56,13 +56,14 @@ THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 MAILS = int(os.environ.get("BENCH_MAILS", "10000"))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-DB_NAME = os.environ.get("BENCH_DB", "campaign_bench")
+RUN_ID = uuid.uuid4().hex[:8]
+# Its own database per run, so two runs on one machine never drop each other's.
+DB_NAME = os.environ.get("BENCH_DB", f"campaign_bench_{RUN_ID}")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 KEEP_DB = os.environ.get("BENCH_KEEP_DB", "0") == "1"
 
 SIGN_SLUG = "bench-sign"
 EXPORT_SLUG = "bench-export"
-RUN_ID = uuid.uuid4().hex[:8]
 
 
 def free_port() -> int:
@@ -125,7 +126,7 @@ def django_setup() -> None:
 
 
 def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    print(f"[bench {time.strftime('%H:%M:%S', time.gmtime())} UTC] {message}", flush=True)
 
 
 @dataclass
