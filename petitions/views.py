@@ -46,6 +46,7 @@ from petitions.services import (
     signature_create,
     signature_withdraw,
 )
+from petitions.throttles import SignRateThrottle
 from petitions.validation import SignatureInputError, signature_input_validate
 
 # The one answer to every accepted signing: new, repeated and flagged alike.
@@ -63,7 +64,7 @@ def request_client_ip(request: Any) -> str:
 
 
 class SignatureCreateView(PublicAPIView):
-    throttle_classes = [FailOpenScopedRateThrottle]
+    throttle_classes = [SignRateThrottle]
     throttle_scope = "sign"
 
     @extend_schema(request=SignatureCreateInputSerializer, responses={202: SignatureAcceptedOutputSerializer})

@@ -345,3 +345,36 @@ def test_staff_invalidation_api_previews_then_applies(api_client, staff_client, 
     assert applied.status_code == 201
     assert applied.json()["signature_count"] == 3
     assert Signature.objects.filter(is_flagged=True).count() == 3
+
+
+def test_the_sign_throttle_lets_requests_through_when_the_cache_is_down(api_client, petition, monkeypatch):
+    from petitions import throttles
+
+    def broken(increments):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(throttles, "_shared_incr", broken)
+
+    assert sign(api_client, petition).status_code == 202
+
+
+def test_the_sign_throttle_shares_counts_between_processes_through_redis(api_client, petition, monkeypatch):
+    from campaign.throttles import FailOpenScopedRateThrottle
+    from petitions.throttles import SignRateThrottle, _shared_incr, throttle_counts_clear
+
+    monkeypatch.setattr(FailOpenScopedRateThrottle, "THROTTLE_RATES", {"sign": "3/minute"})
+    monkeypatch.setattr(SignRateThrottle, "timer", staticmethod(lambda: 1_800_000_000.0))
+    address = f"198.18.0.{petition.pk % 250 + 1}"
+    window = int(1_800_000_000.0 // 60)
+    # Another process has already counted three requests of this client in this window.
+    _shared_incr({f"throttle:sign:{address}:3/minute:{window}": (3, 61)})
+    throttle_counts_clear()
+    url = f"/api/v1/petitions/{petition.slug}/signatures/"
+
+    def post(i):
+        return api_client.post(
+            url, sign_payload(email=f"s{i}@example.org"), format="json", REMOTE_ADDR=address
+        )
+
+    # The first request is decided locally, then learns the shared total; the next is refused.
+    assert [post(i).status_code for i in range(2)] == [202, 429]
