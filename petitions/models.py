@@ -100,7 +100,11 @@ class Signature(TimeStampedModel):
         CONFIRMED = "confirmed", "Confirmed"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
-    petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="signatures")
+    # No index of its own: the unique (petition, email_normalized) index serves petition
+    # lookups, and every index costs time on the signing hot path.
+    petition = models.ForeignKey(
+        Petition, on_delete=models.PROTECT, related_name="signatures", db_index=False
+    )
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.CharField(max_length=254, help_text="As entered.")
