@@ -159,8 +159,17 @@ def petition_detail_get(*, slug: str) -> dict[str, Any]:
 def petition_recent_signers_list(*, slug: str, limit: int | None = None) -> list[dict[str, Any]]:
     """Confirmed, unflagged signers who agreed to be shown: first name, last initial, city and
     time. Never e-mail or postcode."""
-    petition = petition_public_get(slug=slug)
     limit = limit or settings.PETITIONS_RECENT_SIGNERS_LIMIT
+    return _cached(
+        "recent",
+        f"{slug}:{limit}",
+        settings.PETITIONS_COUNT_CACHE_SECONDS,
+        lambda: _recent_signers(slug, limit),
+    )
+
+
+def _recent_signers(slug: str, limit: int) -> list[dict[str, Any]]:
+    petition = petition_public_get(slug=slug)
     rows = (
         Signature.objects.filter(
             petition=petition,

@@ -324,9 +324,9 @@ def signature_withdraw(*, token: str) -> Signature:
     """Withdraws a signature and erases its personal data. Idempotent.
 
     Kept: the row (so the next counter pass subtracts it), petition, status, timestamps, the
-    consent version and hash, UTM source fields, and postcode and country until the counter
-    pass has subtracted the signature from the per-region totals (the pass then blanks the
-    postcode). Erased: names, e-mail (replaced by a tombstone that keeps the unique constraint
+    consent version and hash, UTM source fields, country, and, for a counted signature, the
+    postcode until the counter pass has subtracted it from the per-region totals (the pass then
+    blanks it). Erased: names, e-mail (replaced by a tombstone that keeps the unique constraint
     satisfied and lets the address sign again), mail domain, city, IP hash, origin, referrer,
     all opt-ins, open tokens, and the address in the outbox rows about this signature.
     """
@@ -351,8 +351,14 @@ def signature_withdraw(*, token: str) -> Signature:
     signature.newsletter_consent = False
     signature.show_name_publicly = False
     signature.share_name_with_officials = False
+    if not signature.counted:
+        # Never in the region totals (or already out of them): the postcode can go now. A
+        # counted one keeps it until the counter pass has subtracted it (under this row lock,
+        # the pass cannot flip it meanwhile).
+        signature.postcode = ""
     signature.save(
         update_fields=[
+            "postcode",
             "status",
             "withdrawn_at",
             "first_name",
@@ -378,6 +384,11 @@ def signature_withdraw(*, token: str) -> Signature:
     )
     emails.update(to_email="", context={}, updated_at=now)
     logger.info("signature %s withdrawn", signature.pk)
+    from petitions.selectors import petition_count_cache_clear
+
+    # The name must leave this process's recent-signers cache now (others refresh within
+    # PETITIONS_COUNT_CACHE_SECONDS).
+    transaction.on_commit(petition_count_cache_clear)
     _counts_refresh_in_process()
     return signature
 

@@ -107,3 +107,23 @@ def test_the_campaign_endpoint_lists_public_petitions(api_client, petition):
 
     assert [p["slug"] for p in body["petitions"]] == [petition.slug]
     assert body["petitions"][0]["signature_count"] == 0
+
+
+def test_a_withdrawn_signer_leaves_the_recent_signers_at_once(
+    api_client, petition, django_capture_on_commit_callbacks
+):
+    from petitions.models import SignatureToken
+    from petitions.services import signature_token_mint
+
+    signature = SignatureFactory(
+        petition=petition, first_name="Weg", status=Signature.Status.CONFIRMED, show_name_publicly=True
+    )
+    Signature.objects.filter(pk=signature.pk).update(confirmed_at="2026-01-01T10:00:00Z")
+    url = f"/api/v1/petitions/{petition.slug}/recent-signers/"
+    assert [s["name"] for s in api_client.get(url).json()] == ["Weg M."]
+
+    token = signature_token_mint(signature_id=signature.pk, purpose=SignatureToken.Purpose.WITHDRAW)
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post("/api/v1/signatures/withdraw/", {"token": token}, format="json")
+
+    assert api_client.get(url).json() == []

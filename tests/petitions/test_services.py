@@ -205,6 +205,7 @@ def test_withdraw_erases_personal_data_and_keeps_the_row(petition):
     assert row.status == Signature.Status.WITHDRAWN
     assert (row.first_name, row.last_name, row.email, row.city, row.ip_hash, row.consent_origin) == ("",) * 6
     assert row.email_normalized == f"withdrawn:{row.pk}"
+    assert row.postcode == ""  # never counted, so not needed for the region totals
     assert not (row.newsletter_consent or row.show_name_publicly or row.share_name_with_officials)
     email = OutgoingEmail.objects.get()
     assert email.to_email == ""
