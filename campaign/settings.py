@@ -253,6 +253,40 @@ PETITIONS_BLOCK_DISPOSABLE_DOMAINS = env_bool("PETITIONS_BLOCK_DISPOSABLE_DOMAIN
 ALTCHA_HMAC_KEY = env_str("ALTCHA_HMAC_KEY", HASH_SECRET)
 ALTCHA_MAX_NUMBER = env_int("ALTCHA_MAX_NUMBER", 50000)
 ALTCHA_EXPIRES_SECONDS = env_int("ALTCHA_EXPIRES_SECONDS", 600)
+# The live counter is a plain Django view (DRF's request handling would cost more than the
+# cached read); this is its entry in the OpenAPI schema (appended in SPECTACULAR_SETTINGS).
+PETITIONS_SCHEMA_PATHS = {
+    "/api/v1/petitions/{slug}/count/": {
+        "get": {
+            "operationId": "v1_petitions_count_retrieve",
+            "summary": "The public signature total (online + offline), cacheable",
+            "tags": ["v1"],
+            "security": [{}],
+            "parameters": [{"in": "path", "name": "slug", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {
+                    "description": "Sent with Cache-Control (max-age, stale-while-revalidate, "
+                    "stale-if-error), ETag and Last-Modified.",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "signature_count": {"type": "integer"},
+                                    "goal": {"type": "integer", "nullable": True},
+                                    "updated_at": {"type": "string", "format": "date-time"},
+                                },
+                                "required": ["signature_count", "goal", "updated_at"],
+                            }
+                        }
+                    },
+                },
+                "304": {"description": "Not modified (If-None-Match or If-Modified-Since)."},
+                "404": {"description": "`petition_not_found`"},
+            },
+        }
+    }
+}
 # Add every confirmed, unflagged signature to the counts in one batch, under an advisory lock.
 CELERY_BEAT_SCHEDULE["petitions-counts-update"] = {
     "task": "petitions.petition_counts_update",
@@ -455,6 +489,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "APPEND_PATHS": PETITIONS_SCHEMA_PATHS,
 }
 
 # --- i18n, static ---------------------------------------------------------------------------

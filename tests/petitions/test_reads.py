@@ -127,3 +127,19 @@ def test_a_withdrawn_signer_leaves_the_recent_signers_at_once(
         api_client.post("/api/v1/signatures/withdraw/", {"token": token}, format="json")
 
     assert api_client.get(url).json() == []
+
+
+def test_the_schema_documents_every_petitions_endpoint(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
+
+    for path in [
+        "/api/v1/petitions/{slug}/",
+        "/api/v1/petitions/{slug}/count/",
+        "/api/v1/petitions/{slug}/recent-signers/",
+        "/api/v1/petitions/{slug}/signatures/",
+        "/api/v1/altcha/challenge/",
+        "/api/v1/signatures/confirm/",
+        "/api/v1/signatures/withdraw/",
+        "/api/v1/staff/petitions/{slug}/invalidations/",
+    ]:
+        assert path in schema
