@@ -378,3 +378,47 @@ def test_the_sign_throttle_shares_counts_between_processes_through_redis(api_cli
 
     # The first request is decided locally, then learns the shared total; the next is refused.
     assert [post(i).status_code for i in range(2)] == [202, 429]
+
+
+@pytest.mark.parametrize("body", ["null", '"text"', "42", "true", "{}", '{"first_name": {"x": 1}}', "[{}]"])
+def test_it_answers_any_json_shape_with_a_4xx_naming_the_problem(api_client, petition, body):
+    response = api_client.post(
+        f"/api/v1/petitions/{petition.slug}/signatures/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "ä" * 300 + "@example.org"),
+        ("email", "a@" + "b" * 300 + ".org"),
+        ("first_name", "Ann\x00a"),
+        ("city", "Köln\nEvil"),
+        ("postcode", 10115),
+        ("consent_version", 1),
+        ("locale", None),
+    ],
+)
+def test_it_rejects_hostile_values(api_client, petition, field, value):
+    response = sign(api_client, petition, **{field: value})
+
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+
+
+def test_it_accepts_unicode_names_and_keeps_them(api_client, petition):
+    response = sign(
+        api_client,
+        petition,
+        first_name="Zoë-Łucja",
+        last_name="Groß-Şahin",
+        city="São Paulo",
+        country="BR",
+        postcode="01310-100",
+    )
+
+    assert response.status_code == 202
+    assert Signature.objects.get().last_name == "Groß-Şahin"
