@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from campaign.exceptions import ApplicationError
@@ -583,8 +583,15 @@ def petition_counts_recount() -> dict[int, int]:
         if not _advisory_lock():
             return drift
         _counted_flags_flip_and_apply(now=timezone.now())
+        # One GROUP BY over the counted rows, not one COUNT per petition.
+        counted = dict(
+            Signature.objects.filter(counted=True)
+            .values("petition_id")
+            .annotate(n=Count("id"))
+            .values_list("petition_id", "n")
+        )
         for petition in Petition.objects.select_for_update().only("id", "signature_count"):
-            actual = Signature.objects.filter(petition_id=petition.pk, counted=True).count()
+            actual = counted.get(petition.pk, 0)
             if actual != petition.signature_count:
                 drift[petition.pk] = actual - petition.signature_count
                 Petition.objects.filter(pk=petition.pk).update(
