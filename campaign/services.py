@@ -190,6 +190,7 @@ def campaign_demo_load() -> Any:
     `<app>_demo_load(campaign=...)` services."""
     from campaign.models import Campaign
     from campaign.officials.services import officials_demo_load
+    from donations.services import donations_demo_load
     from petitions.services import petitions_demo_load
 
     campaign, _ = Campaign.objects.update_or_create(
@@ -214,4 +215,5 @@ def campaign_demo_load() -> Any:
     )
     petitions_demo_load(campaign=campaign)
     officials_demo_load(campaign=campaign)
+    donations_demo_load(campaign=campaign)
     return campaign
