@@ -219,3 +219,21 @@ def test_withdraw_from_the_mail_erases_data_and_the_next_pass_subtracts(
     petition_counts_update_task.delay()
     wait_until(lambda: Petition.objects.get(pk=open_petition.pk).signature_count == 0)
     assert counted_total(api_client, open_petition) == 0
+
+
+def test_a_milestone_mails_staff_once(celery_worker, smtp_server, open_petition, settings):
+    from petitions.models import Milestone
+    from petitions.services import petition_counts_update
+    from tests.fixtures.petitions import MilestoneFactory, SignatureFactory
+
+    settings.STAFF_NOTIFICATION_EMAILS = ["campaign-staff@example.org"]
+    MilestoneFactory(petition=open_petition, target=2)
+    SignatureFactory.create_batch(2, petition=open_petition, status=Signature.Status.CONFIRMED)
+
+    petition_counts_update()
+    petition_counts_update()
+
+    [mail] = smtp_server.wait_for("campaign-staff@example.org")
+    assert "Meilenstein erreicht: 2 Unterschriften" in mail["Subject"]
+    assert Milestone.objects.get().reached_at is not None
+    assert OutgoingEmail.objects.filter(kind="petitions-milestone-reached").count() == 1
