@@ -15,9 +15,10 @@ from campaign.models import Campaign, TimeStampedModel
 
 
 class Donor(TimeStampedModel):
-    """The person behind one or more gifts, found again by the normalised e-mail.
-    Anonymising blanks every personal field and keeps the row, so totals and receipts'
-    numbering stay intact."""
+    """The person behind a gift, as they entered it for that gift (a monthly gift's charges
+    share it). Nobody can change another gift's donor data by giving with the same e-mail
+    address: each new gift gets its own row. Anonymising blanks every personal field and keeps
+    the row, so totals and receipts' numbering stay intact."""
 
     email = models.CharField(max_length=254, blank=True)
     email_normalized = models.CharField(max_length=254, blank=True)
@@ -32,13 +33,7 @@ class Donor(TimeStampedModel):
     anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["email_normalized"],
-                condition=~Q(email_normalized=""),
-                name="donor_email_normalized_unique",
-            ),
-        ]
+        indexes = [models.Index(fields=["email_normalized"], name="donor_email_normalized_idx")]
 
     def __str__(self) -> str:
         return f"Donor #{self.pk}"

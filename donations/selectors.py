@@ -14,14 +14,17 @@ def campaign_donation_totals_get(*, campaign: Campaign) -> dict[str, Any]:
     """Raised amount (cents) and donor count of a campaign. The raised amount is the gifts
     (without covered fees) of settled donations minus what was refunded; refunded, lost and
     failed gifts do not count."""
-    totals = Donation.objects.filter(campaign=campaign, status__in=Donation.COUNTED_STATUSES).aggregate(
+    counted = Donation.objects.filter(campaign=campaign, status__in=Donation.COUNTED_STATUSES)
+    totals = counted.aggregate(
         gross=Sum("amount"),
         refunded=Sum(Least(F("amount_refunded"), F("amount"))),
-        donors=Count("donor", distinct=True),
+        # A person is their normalised e-mail address; anonymised donors count once each.
+        emails=Count("donor__email_normalized", distinct=True, filter=~Q(donor__email_normalized="")),
+        anonymous=Count("donor", distinct=True, filter=Q(donor__email_normalized="")),
     )
     return {
         "raised_amount": (totals["gross"] or 0) - (totals["refunded"] or 0),
-        "donor_count": totals["donors"] or 0,
+        "donor_count": (totals["emails"] or 0) + (totals["anonymous"] or 0),
     }
 
 

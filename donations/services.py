@@ -18,7 +18,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from campaign.exceptions import ApplicationError
@@ -91,31 +91,20 @@ class DonationStarted:
     client_secret: str
 
 
-def _donor_upsert(*, data: dict[str, Any]) -> Donor:
-    values = {
-        "email": data["email"].strip(),
-        "first_name": data["first_name"],
-        "last_name": data["last_name"],
-        "locale": data.get("locale") or "de",
-    }
-    if data.get("wants_receipt") or data.get("street"):
-        values.update(
-            street=data.get("street", ""),
-            postcode=data.get("postcode", ""),
-            city=data.get("city", ""),
-            country=(data.get("country") or "").upper(),
-        )
-    if data.get("newsletter_consent"):
-        values["newsletter_consent"] = True
-    normalized = _normalize_email(data["email"])
-    for _ in range(2):  # two first gifts of one person at once: the loser retries the update
-        try:
-            with transaction.atomic():
-                donor, _ = Donor.objects.update_or_create(email_normalized=normalized, defaults=values)
-                return donor
-        except IntegrityError:
-            continue
-    raise ApplicationError("Please try again.", code="conflict", status_code=409)
+def _donor_create(*, data: dict[str, Any]) -> Donor:
+    wants_address = bool(data.get("wants_receipt") or data.get("street"))
+    return Donor.objects.create(
+        email=data["email"].strip(),
+        email_normalized=_normalize_email(data["email"]),
+        first_name=data["first_name"],
+        last_name=data["last_name"],
+        locale=data.get("locale") or "de",
+        newsletter_consent=bool(data.get("newsletter_consent")),
+        street=data.get("street", "") if wants_address else "",
+        postcode=data.get("postcode", "") if wants_address else "",
+        city=data.get("city", "") if wants_address else "",
+        country=(data.get("country") or "").upper() if wants_address else "",
+    )
 
 
 def donation_start(*, data: dict[str, Any]) -> DonationStarted:
@@ -129,7 +118,7 @@ def donation_start(*, data: dict[str, Any]) -> DonationStarted:
     method = data["payment_method"]
     fee = donation_fee_compute(amount=data["amount"], method=method) if data.get("cover_fees") else 0
     with transaction.atomic():
-        donor = _donor_upsert(data=data)
+        donor = _donor_create(data=data)
         donation = Donation.objects.create(
             campaign=campaign,
             donor=donor,

@@ -218,3 +218,23 @@ def test_it_requires_a_missing_field(api_client, campaign, localstripe):
     response = api_client.post("/api/v1/donations/", payload, format="json")
     assert response.status_code == 400
     assert "email" in response.json()["fields"]
+
+
+def test_a_gift_with_someone_elses_email_does_not_change_their_receipt_address(
+    api_client, campaign, localstripe
+):
+    from tests.donations.helpers import RECEIPT_ADDRESS
+
+    first = donation_start(api_client, campaign.slug, **RECEIPT_ADDRESS)
+    donation_start(
+        api_client,
+        campaign.slug,
+        street="Elsewhere 9",
+        postcode="99999",
+        city="Nowhere",
+        country="DE",
+        wants_receipt=True,
+    )
+
+    donor = Donation.objects.get(public_id=first["id"]).donor
+    assert (donor.street, donor.city) == ("Musterstraße 1", "Berlin")
