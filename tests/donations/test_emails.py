@@ -1,0 +1,63 @@
+"""Every donations mail renders in German and English with the imprint, and says what it must."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaign.emails import email_render
+from campaign.models import OutgoingEmail
+
+pytestmark = pytest.mark.django_db
+
+CONTEXTS = {
+    "donation_thanks": {
+        "first_name": "Zoë & Jürgen",
+        "amount": "25,00 €",
+        "interval": "once",
+        "method": "card",
+        "is_sepa": False,
+        "creditor_id": "DE98ZZZ09999999999",
+        "first_debit_date": "2026-12-01",
+        "wants_receipt": True,
+    },
+    "donation_charge_failed": {
+        "first_name": "Erika",
+        "amount": "15,00 €",
+        "period": "2026-12",
+        "mandate_reference": "SPENDE-1",
+        "retry_on": "2026-12-04",
+    },
+    "mandate_paused": {
+        "first_name": "Erika",
+        "amount": "15,00 €",
+        "period": "2026-12",
+        "mandate_reference": "SPENDE-1",
+    },
+    "mandate_canceled": {"first_name": "Erika", "amount": "15,00 €", "mandate_reference": "SPENDE-1"},
+    "donation_receipt_voided": {"first_name": "Erika", "receipt_id": 0, "receipt_number": "2026-000007"},
+}
+EXPECTED = {
+    "donation_thanks": ("Vielen Dank", "Thank you"),
+    "donation_charge_failed": ("2026-12-04", "2026-12-04"),
+    "mandate_paused": ("pausiert", "paused"),
+    "mandate_canceled": ("beendet", "stopped"),
+    "donation_receipt_voided": ("2026-000007", "2026-000007"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CONTEXTS))
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_it_renders_each_mail_in_both_languages(kind, locale, settings):
+    email = OutgoingEmail.objects.create(
+        kind=kind, to_email="donor@example.org", locale=locale, context=CONTEXTS[kind]
+    )
+
+    message = email_render(email)
+
+    expected = EXPECTED[kind][0 if locale == "de" else 1]
+    assert expected in message.subject or expected in message.body
+    assert settings.ORGANISATION["name"] in message.body  # the imprint
+    assert "{{" not in message.body and "{%" not in message.body
+    if kind == "donation_thanks":
+        # Text mail: a name is not HTML-escaped.
+        assert "Zoë & Jürgen" in message.body
