@@ -62,7 +62,7 @@ class Mandate(TimeStampedModel):
     method = models.CharField(max_length=20)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     # Our own reference, quoted in the SEPA pre-notification (max 35 characters by the rulebook).
-    reference = models.CharField(max_length=35, unique=True)
+    reference = models.CharField(max_length=35, db_index=True)
     stripe_customer_id = models.CharField(max_length=255)
     stripe_payment_method_id = models.CharField(max_length=255)
     stripe_mandate_id = models.CharField(max_length=255, blank=True)
@@ -164,6 +164,8 @@ class Donation(TimeStampedModel):
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     stripe_charge_id = models.CharField(max_length=255, blank=True, db_index=True)
     stripe_dispute_id = models.CharField(max_length=255, blank=True)
+    # The SEPA mandate reference Stripe gives the bank (quoted in the pre-notification).
+    sepa_mandate_reference = models.CharField(max_length=35, blank=True)
     # The latest dispute status seen ("needs_response", "won", "lost", ...): a late "created"
     # event must not reopen a dispute that is already closed.
     dispute_status = models.CharField(max_length=40, blank=True)

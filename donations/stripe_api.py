@@ -230,6 +230,24 @@ def setup_intent_create(
     return setup_intent_from(setup_intent)
 
 
+def sepa_mandate_reference(*, mandate_id: str, payment_method_id: str) -> str:
+    """The SEPA mandate reference the bank statement shows, for the pre-notification: on real
+    Stripe from the Mandate object, on the stand-in from the payment method. Empty if unknown."""
+    try:
+        if mandate_id and full_api():
+            mandate = _as_dict(_call(_client().v1.mandates.retrieve, mandate_id))
+            details = mandate.get("payment_method_details")
+            sepa = details.get("sepa_debit") if isinstance(details, dict) else None
+            return _str(sepa, "reference") if isinstance(sepa, dict) else ""
+        if payment_method_id:
+            payment_method = _as_dict(_call(_client().v1.payment_methods.retrieve, payment_method_id))
+            sepa = payment_method.get("sepa_debit")
+            return _str(sepa, "mandate_reference") if isinstance(sepa, dict) else ""
+    except StripeRejected:
+        return ""
+    return ""
+
+
 def setup_intent_get(setup_intent_id: str) -> SetupIntentInfo:
     return setup_intent_from(_call(_client().v1.setup_intents.retrieve, setup_intent_id))
 

@@ -184,3 +184,65 @@ def test_the_cancel_page_changes_nothing_on_get_and_cancels_on_post(
     mandate.refresh_from_db()
     assert mandate.status == Mandate.Status.CANCELED
     assert client.post("/donations/cancel/", {"token": "nope"}).status_code == 400
+
+
+def test_it_counts_a_monthly_sepa_debit_that_bounces_later(
+    api_client, client, campaign, localstripe, webhook_secret
+):
+    from tests.conftest import wait_until
+    from tests.donations.test_webhooks import deliver, pi_object
+    from tests.fixtures.localstripe import IBAN_FAILS
+
+    mandate = monthly_mandate(api_client, campaign, localstripe, method="sepa_debit")
+    # The account is emptied: the next debit is accepted, then returned by the bank.
+    failing = localstripe.request(
+        "POST",
+        "/v1/payment_methods",
+        type="sepa_debit",
+        sepa_debit={"iban": IBAN_FAILS},
+        billing_details={"name": "Erika Mustermann"},
+    )
+    Mandate.objects.filter(pk=mandate.pk).update(stripe_payment_method_id=failing["id"])
+    day = mandate.next_charge_on
+    period = f"{day.year:04d}-{day.month:02d}"
+
+    assert charge_due(day) == ["charged"]
+    donation = Donation.objects.get(mandate=mandate, period=period)
+    assert donation.status == "processing"
+    wait_until(
+        lambda: (
+            pi_object(localstripe, donation.stripe_payment_intent_id)["status"] == "requires_payment_method"
+        ),
+        timeout=10,
+    )
+
+    deliver(
+        client,
+        webhook_secret,
+        "payment_intent.payment_failed",
+        pi_object(localstripe, donation.stripe_payment_intent_id),
+    )
+
+    donation.refresh_from_db()
+    mandate.refresh_from_db()
+    assert donation.status == "failed"
+    # The month is charged again after the retry delay, not skipped.
+    assert (mandate.failure_count, mandate.next_period) == (1, period)
+    assert mandate.next_charge_on == timezone.localdate() + timedelta(days=3)
+    assert OutgoingEmail.objects.filter(kind="donation_charge_failed").count() == 1
+
+
+def test_it_quotes_the_banks_mandate_reference_for_sepa(api_client, campaign, localstripe):
+    mandate = monthly_mandate(api_client, campaign, localstripe, method="sepa_debit")
+
+    # localstripe's reference for every SEPA payment method; real Stripe's comes from the Mandate.
+    assert mandate.reference == "NXDSYREGC9PSMKWY"
+
+
+def test_the_annual_receipt_job_runs_in_january_for_the_previous_year(campaign):
+    from donations.tasks import annual_receipts_issue_task
+
+    with mock.patch("donations.receipts.annual_receipts_issue", return_value=3) as issue:
+        assert annual_receipts_issue_task(today="2027-01-10") == 3
+        assert annual_receipts_issue_task(today="2027-02-10") == 0
+    issue.assert_called_once_with(year=2026)
