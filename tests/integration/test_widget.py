@@ -4,42 +4,20 @@ service, against the real API, the real Celery worker and the real SMTP server."
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import wait_until
+from tests.fixtures.browser import CONSENT_DE
 
 pytestmark = pytest.mark.integration
 
-CONSENT_DE = "Ich stimme zu, dass meine Angaben zur Durchführung der Petition verarbeitet werden."
-CONSENT_EN = "I agree that my details are processed to run the petition."
-
 
 @pytest.fixture
-def petition(transactional_db: Any, campaign: Any) -> Any:
-    from petitions.models import Milestone, Petition
-    from petitions.selectors import petition_count_cache_clear
-
-    # The live server runs in this process: drop cached petitions of earlier tests.
-    petition_count_cache_clear()
-    petition = Petition.objects.create(
-        campaign=campaign,
-        slug=f"stop-livestream-abuse-{uuid.uuid4().hex[:8]}",
-        title_de="Livestream-Missbrauch stoppen",
-        title_en="Stop livestreamed abuse",
-        text_de="Wir fordern wirksame Gesetze.",
-        text_en="We call for effective laws.",
-        status=Petition.Status.OPEN,
-        consent_text_de=CONSENT_DE,
-        consent_text_en=CONSENT_EN,
-        consent_version="2026-11",
-    )
-    Milestone.objects.create(petition=petition, target=100)
-    Milestone.objects.create(petition=petition, target=1000)
-    return petition
+def petition(widget_petition: Any) -> Any:
+    return widget_petition
 
 
 def enable_altcha(petition: Any) -> None:

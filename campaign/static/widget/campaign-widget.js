@@ -273,9 +273,11 @@
     this.slug = data.petition;
     this.refreshSeconds = Math.max(1, Number(data.refresh) || 30);
     this.numberFormat = new Intl.NumberFormat(this.lang === "en" ? "en-GB" : "de-DE");
-    this.moneyFormat = new Intl.NumberFormat(this.lang === "en" ? "en-GB" : "de-DE", {
-      style: "currency", currency: "EUR", minimumFractionDigits: 0, maximumFractionDigits: 2,
-    });
+    var locale = this.lang === "en" ? "en-GB" : "de-DE";
+    var whole = new Intl.NumberFormat(locale, { style: "currency", currency: "EUR", minimumFractionDigits: 0, maximumFractionDigits: 0 });
+    var cents = new Intl.NumberFormat(locale, { style: "currency", currency: "EUR" });
+    // "25 €" for whole euros, "12,50 €" otherwise (never "12,5 €").
+    this.moneyFormat = { format: function (euros) { return (euros % 1 ? cents : whole).format(euros); } };
     this.signer = {};
     if (data.css !== "false") ensureStylesheet(this.api);
     this.render();
@@ -951,6 +953,7 @@
       email: v("email"),
       wants_receipt: choice.wantsReceipt,
       newsletter_consent: false,
+      locale: this.lang,
     }, this.trackingFields());
     if (choice.wantsReceipt) {
       Object.assign(payload, { street: v("street"), postcode: v("postcode"), city: v("city"), country: v("country") });
