@@ -28,13 +28,15 @@ def campaign_landing_get() -> dict[str, Any]:
     """What the demo landing page shows: the newest live campaign, its petitions (the first
     open one gets the widget) and its donation progress. Empty when no campaign is live."""
     from donations.selectors import campaign_donation_totals_get
-    from petitions.selectors import campaign_petitions_list
+    from petitions.selectors import campaign_petitions_list, petition_detail_get
 
     campaign = Campaign.objects.filter(status=Campaign.Status.LIVE).order_by("-created_at").first()
     if campaign is None:
         return {"campaign": None}
     petitions = campaign_petitions_list(campaign=campaign)
     featured = next((p for p in petitions if p.get("is_open", True)), petitions[0] if petitions else None)
+    if featured is not None:
+        featured = petition_detail_get(slug=featured["slug"])
     totals = campaign_donation_totals_get(campaign=campaign)
     goal = campaign.donation_goal or 0
     return {
