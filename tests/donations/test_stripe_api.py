@@ -139,3 +139,18 @@ def test_it_verifies_a_webhook_with_any_configured_secret():
         pass
     else:
         raise AssertionError("an unknown secret must not verify")
+
+
+def test_it_reads_the_sepa_mandate_reference_from_the_mandate_on_real_stripe(settings):
+    settings.STRIPE_API_BASE = None
+    client = _fake_client()
+    client.v1.mandates.retrieve.return_value = {
+        "id": "mandate_1",
+        "payment_method_details": {"type": "sepa_debit", "sepa_debit": {"reference": "ABCDEF123"}},
+    }
+    with mock.patch.object(stripe_api, "_client", return_value=client):
+        assert (
+            stripe_api.sepa_mandate_reference(mandate_id="mandate_1", payment_method_id="pm_1") == "ABCDEF123"
+        )
+    client.v1.mandates.retrieve.assert_called_once_with("mandate_1")
+    client.v1.payment_methods.retrieve.assert_not_called()

@@ -351,3 +351,26 @@ def test_it_processes_two_concurrent_deliveries_of_one_event_once(campaign, loca
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["ignored", "not claimable"]
+
+
+def test_it_accepts_events_while_the_broker_is_down_and_sweeps_them_later(
+    client, webhook_secret, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.utils import timezone
+
+    from donations.webhooks import stripe_events_sweep
+    from tests.conftest import broker_unreachable
+
+    with broker_unreachable(), django_capture_on_commit_callbacks(execute=True):
+        response = post_event(client, stripe_event("customer.created", {"id": "cus_1"}), webhook_secret)
+
+    assert response.status_code == 200  # Stripe must not retry for our broker's sake
+    event = StripeEvent.objects.get()
+    assert event.status == StripeEvent.Status.RECEIVED
+    with mock.patch("donations.webhooks._enqueue") as enqueue:
+        assert stripe_events_sweep(now=timezone.now()) == 0  # too fresh
+        assert stripe_events_sweep(now=timezone.now() + timedelta(minutes=10)) == 1
+    enqueue.assert_called_once_with(event.pk)

@@ -78,3 +78,29 @@ def test_a_card_gift_gets_a_thank_you_and_a_receipt_once(celery_worker, smtp_ser
     assert "vierhundertfünfzig Euro" in text
     assert len(smtp_server.to(email)) == 2
     assert len(live_webhooks.request("GET", "/v1/payment_intents")["data"]) == 1
+
+
+def test_the_monthly_schedule_runs_on_the_worker_and_mails_a_failed_charge(
+    celery_worker, smtp_server, localstripe, campaign
+):
+    from rest_framework.test import APIClient
+
+    from donations.models import Mandate
+    from donations.tasks import mandates_charge_due_task
+
+    client = APIClient()
+    email = "monthly-fails@example.org"
+    body = donation_start(client, campaign.slug, interval="month", email=email, amount=2000)
+    localstripe.save_card(body["client_secret"])
+    assert donation_complete(client, body["id"]).json()["status"] == "succeeded"
+    smtp_server.wait_for(email)  # the thank-you with the cancel link
+    mandate = Donation.objects.get(public_id=body["id"]).mandate
+    Mandate.objects.filter(pk=mandate.pk).update(stripe_payment_method_id="pm_card_chargeCustomerFail")
+
+    # The beat task, with the clock moved to the due day, fans out to the worker.
+    mandates_charge_due_task.delay(mandate.next_charge_on.isoformat())
+
+    messages = smtp_server.wait_for(email, count=2, timeout=30)
+    assert "konnte nicht abgebucht werden" in str(messages[-1]["Subject"])
+    mandate.refresh_from_db()
+    assert mandate.failure_count == 1
