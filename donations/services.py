@@ -142,7 +142,15 @@ def donation_start(*, data: dict[str, Any]) -> DonationStarted:
             customer_id=customer_id, method=method, donation_id=donation.pk, public_id=str(donation.public_id)
         )
     except (stripe_api.StripeUnavailable, stripe_api.StripeRejected) as exc:
+        # Nothing can be charged on this donation: close it, the donor starts again.
+        Donation.objects.filter(pk=donation.pk, status=S.CREATED).update(
+            status=S.CANCELED, failure_code=type(exc).__name__, updated_at=timezone.now()
+        )
         logger.warning("donation %s: could not start payment (%s)", donation.pk, type(exc).__name__)
+        if isinstance(exc, stripe_api.StripeRejected):
+            raise ApplicationError(
+                "The payment provider refused these details.", code="payment_rejected", status_code=400
+            ) from exc
         raise ApplicationError(
             "The payment provider is not reachable. Please try again in a moment.",
             code="payment_provider_unavailable",

@@ -238,3 +238,15 @@ def test_a_gift_with_someone_elses_email_does_not_change_their_receipt_address(
 
     donor = Donation.objects.get(public_id=first["id"]).donor
     assert (donor.street, donor.city) == ("Musterstraße 1", "Berlin")
+
+
+def test_it_answers_503_and_closes_the_donation_when_stripe_is_unreachable(api_client, campaign, settings):
+    from tests.conftest import free_port
+
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+
+    response = api_client.post("/api/v1/donations/", donation_payload(campaign.slug), format="json")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "payment_provider_unavailable"
+    assert Donation.objects.get().status == "canceled"
