@@ -24,6 +24,7 @@ from petitions.services import (
     signature_fraud_check,
     signature_token_mint,
     signature_withdraw,
+    token_hash,
 )
 from petitions.validation import email_normalize
 from tests.fixtures.petitions import MilestoneFactory, SignatureFactory
@@ -421,8 +422,15 @@ def test_unconfirmed_signatures_are_purged_after_the_retention_period(petition, 
         created_at=timezone.now() - timedelta(days=32)
     )
 
+    kept_token = confirm_token(recent)
+    expired_token = confirm_token(recent)
+    SignatureToken.objects.filter(token_hash=token_hash(expired_token)).update(
+        expires_at=timezone.now() - timedelta(days=8)
+    )
+
     assert signatures_unconfirmed_purge() == 1
 
     assert set(Signature.objects.values_list("pk", flat=True)) == {recent.pk, old_confirmed.pk}
-    assert not SignatureToken.objects.exists()
+    # The old signature's tokens went with it, and expired tokens are gone too.
+    assert list(SignatureToken.objects.values_list("token_hash", flat=True)) == [token_hash(kept_token)]
     assert OutgoingEmail.objects.get().to_email == ""
