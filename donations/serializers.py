@@ -81,3 +81,7 @@ class TokenInputSerializer(StrictInputSerializer):
 
 class MandateCancelOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
+
+
+class WebhookOutputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["received", "duplicate"])

@@ -5,10 +5,6 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.utils.decorators import method_decorator
-from django.views import View
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -18,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
-from campaign.exceptions import ApplicationError, error_body
+from campaign.exceptions import ApplicationError
 from campaign.throttles import FailOpenScopedRateThrottle
 from donations import selectors, services
 from donations.serializers import (
@@ -28,6 +24,7 @@ from donations.serializers import (
     DonationOutputSerializer,
     MandateCancelOutputSerializer,
     TokenInputSerializer,
+    WebhookOutputSerializer,
 )
 from donations.webhooks import WebhookRejected, stripe_event_receive
 
@@ -96,22 +93,22 @@ class DonationCancelView(PublicAPIView):
         return Response({"status": mandate.status})
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class StripeWebhookView(View):
-    """Stripe's events. A plain Django view: the signature is checked on the raw body, which
-    must not pass through a parser first."""
+class StripeWebhookView(PublicAPIView):
+    """Stripe's events. The signature is checked on the raw body: `request.data` is never
+    touched, so no parser reads the body first."""
 
-    def post(self, request: HttpRequest) -> JsonResponse:
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: WebhookOutputSerializer})
+    def post(self, request: Request) -> Response:
         try:
             _, created = stripe_event_receive(
-                payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+                payload=request._request.body, signature=request.headers.get("Stripe-Signature", "")
             )
         except WebhookRejected as exc:
             logger.warning("stripe webhook rejected: %s", exc)
-            return JsonResponse(
-                error_body("invalid_signature", "The webhook could not be verified."), status=400
-            )
-        return JsonResponse({"status": "received" if created else "duplicate"})
+            raise ApplicationError(
+                "The webhook could not be verified.", code="invalid_signature", status_code=400
+            ) from exc
+        return Response({"status": "received" if created else "duplicate"})
 
 
 class StaffDonationExportView(APIView):
