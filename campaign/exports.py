@@ -28,8 +28,9 @@ logger = logging.getLogger(__name__)
 BOM = "\ufeff".encode()
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection, OWASP).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# The same set as a SQL condition, for exports written by PostgreSQL itself (see csv_safe_sql).
-_FORMULA_PREFIXES_SQL = "('=', '+', '-', '@', E'\\t', E'\\r')"
+# The same set as character codes, for exports written by PostgreSQL itself (csv_safe_sql):
+# ascii() of the first character is much cheaper per cell than comparing left(value, 1).
+_FORMULA_CODES_SQL = "(" + ", ".join(str(ord(c)) for c in FORMULA_PREFIXES) + ")"
 # Rows are gathered into chunks of about this size before they go to the socket: one write per
 # row would cost a system call each.
 CHUNK_BYTES = 64 * 1024
@@ -53,23 +54,24 @@ def csv_safe(value: str) -> str:
 def csv_safe_sql(expression: str) -> str:
     """The SQL form of csv_safe for a text column, for `COPY (SELECT ...) TO STDOUT`."""
     return (
-        f"CASE WHEN left({expression}, 1) IN {_FORMULA_PREFIXES_SQL} "
+        f"CASE WHEN ascii({expression}) IN {_FORMULA_CODES_SQL} "
         f"THEN '''' || {expression} ELSE {expression} END"
     )
 
 
 def format_timestamp(value: dt.datetime | None) -> str:
-    """UTC, ISO 8601 with seconds, as the PostgreSQL export writes it (timestamp_sql)."""
+    """UTC to the second, `YYYY-MM-DD HH:MM:SS`: the form spreadsheets read as a date and time,
+    and the one PostgreSQL writes for timestamp_sql."""
     if value is None:
         return ""
     if timezone.is_aware(value):
         value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def timestamp_sql(expression: str) -> str:
-    """The SQL form of format_timestamp."""
-    return f"""to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+    """The SQL form of format_timestamp (cheaper per row than to_char)."""
+    return f"date_trunc('second', {expression} AT TIME ZONE 'UTC')"
 
 
 def cell_text(value: Any) -> str:

@@ -31,7 +31,9 @@ from petitions.models import Petition, Signature
 EXPORT_KIND = "petitions.signatures"
 
 # (column, how PostgreSQL writes it): "text" cells are made formula-safe, "timestamp" cells
-# formatted as UTC ISO 8601, "bool" as true/false; "plain" ones are written as they are.
+# written as UTC `YYYY-MM-DD HH:MM:SS`, "bool" as true/false; "plain" ones as they are (ids,
+# choices, and values the sign path validated to a fixed form: country, locale, consent
+# version; the Python path escapes every string anyway, and the two agree on these).
 SIGNATURE_EXPORT_COLUMNS: list[tuple[str, str]] = [
     ("id", "plain"),
     ("created_at", "timestamp"),
@@ -43,9 +45,9 @@ SIGNATURE_EXPORT_COLUMNS: list[tuple[str, str]] = [
     ("last_name", "text"),
     ("email", "text"),
     ("postcode", "text"),
-    ("country", "text"),
+    ("country", "plain"),
     ("city", "text"),
-    ("locale", "text"),
+    ("locale", "plain"),
     ("newsletter_consent", "bool"),
     ("show_name_publicly", "bool"),
     ("share_name_with_officials", "bool"),
@@ -53,7 +55,7 @@ SIGNATURE_EXPORT_COLUMNS: list[tuple[str, str]] = [
     ("utm_medium", "text"),
     ("utm_campaign", "text"),
     ("referrer", "text"),
-    ("consent_version", "text"),
+    ("consent_version", "plain"),
     ("consent_text_hash", "plain"),
     ("consent_at", "timestamp"),
     ("consent_origin", "text"),

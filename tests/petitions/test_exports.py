@@ -92,7 +92,7 @@ def test_it_streams_the_signatures_as_csv_with_a_bom(staff_client, petition):
     assert row["id"] == str(signature.pk)
     assert (row["first_name"], row["last_name"], row["city"]) == ("Jürgen", "Groß", "Köln")
     assert (row["newsletter_consent"], row["is_flagged"], row["status"]) == ("true", "false", "confirmed")
-    assert row["created_at"] == signature.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert row["created_at"] == signature.created_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     assert row["confirmed_at"] == ""
 
 
