@@ -1,0 +1,56 @@
+"""The admin pages of donations, mandates, Stripe events and receipts open for staff."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from donations.models import Donation, Donor, Mandate, Receipt, StripeEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("admin", "admin@example.org", "pw")
+    client.force_login(user)
+    return client
+
+
+def test_the_admin_lists_and_shows_every_donations_model(admin_client, campaign):
+    donor = Donor.objects.create(email="a@example.org", email_normalized="a@example.org", first_name="A")
+    mandate = Mandate.objects.create(
+        campaign=campaign,
+        donor=donor,
+        amount=1000,
+        method="card",
+        reference="R1",
+        stripe_customer_id="cus_1",
+        stripe_payment_method_id="pm_1",
+    )
+    receipt = Receipt.objects.create(
+        year=2026,
+        sequence=1,
+        number="2026-000001",
+        kind="single",
+        donor=donor,
+        donor_name="A",
+        donor_address="x",
+        amount=1000,
+        donated_on=timezone.localdate(),
+        issued_at=timezone.now(),
+    )
+    donation = Donation.objects.create(
+        campaign=campaign, donor=donor, amount=1000, method="card", mandate=mandate, receipt=receipt
+    )
+    event = StripeEvent.objects.create(event_id="evt_1", type="charge.refunded", payload="{}")
+
+    for name, obj in [
+        ("donor", donor),
+        ("mandate", mandate),
+        ("receipt", receipt),
+        ("donation", donation),
+        ("stripeevent", event),
+    ]:
+        assert admin_client.get(f"/admin/donations/{name}/").status_code == 200
+        assert admin_client.get(f"/admin/donations/{name}/{obj.pk}/change/").status_code == 200
