@@ -785,20 +785,30 @@ def bench_mail(server: Server | None, fixtures: Fixtures) -> Comparison:
 def _confirmation_mails_queue(*, petition: Any, batch: str) -> tuple[str, list[int]]:
     """MAILS pending signatures, each with its confirmation mail queued through the real
     service (the outbox row and the enqueue after commit), as the sign endpoint writes them."""
+    import redis
+
     from campaign.models import OutgoingEmail
     from petitions.selectors import petition_for_signing_get
     from petitions.services import signature_create
     from petitions.validation import signature_input_validate
 
+    # The signing benchmark left its own mails queued: they are not part of this drain.
+    redis.Redis.from_url(REDIS_URL).delete(bench_env()["CELERY_TASK_DEFAULT_QUEUE"])
+    OutgoingEmail.objects.filter(status=OutgoingEmail.Status.QUEUED).update(
+        status=OutgoingEmail.Status.CANCELED
+    )
     log(f"mail: queueing {MAILS:,} confirmation mails")
     for_signing = petition_for_signing_get(slug=petition.slug)
+    # Supporters write from the big providers (the fraud checks' allow-list) and from their
+    # own addresses, so the silent checks pass as they do for real signers.
+    providers = ["gmail.com", "web.de", "gmx.de", "t-online.de", "outlook.com", "yahoo.de", "posteo.de"]
     before = OutgoingEmail.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     for i in range(MAILS):
         data = signature_input_validate(
             {
                 "first_name": "Erika",
                 "last_name": "Mustermann",
-                "email": f"mail{batch}.{i}@example.org",
+                "email": f"mail{batch}x{i}@{providers[i % len(providers)]}",
                 "postcode": "10115",
                 "country": "DE",
                 "privacy_consent": True,
@@ -807,7 +817,7 @@ def _confirmation_mails_queue(*, petition: Any, batch: str) -> tuple[str, list[i
             },
             consent_version=for_signing.consent_version,
         )
-        signature_create(petition=for_signing, data=data, ip=f"192.0.2.{i % 250 + 1}", origin="")
+        signature_create(petition=for_signing, data=data, ip=f"2001:db8:{batch[:4]}::{i:x}", origin="")
     rows = OutgoingEmail.objects.filter(pk__gt=before)
     kinds = set(rows.values_list("kind", flat=True))
     return ",".join(sorted(kinds)), list(rows.values_list("pk", flat=True))
