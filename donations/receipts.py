@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
@@ -120,34 +120,41 @@ def receipt_void(receipt: Receipt, *, reason: str) -> bool:
     return True
 
 
-def annual_receipts_issue(*, year: int) -> int:
+def _annual_eligible(year: int) -> Q:
+    """Settled monthly gifts of `year` without a valid receipt (never receipted, or their
+    annual receipt was withdrawn after another gift of the year was refunded)."""
+    return Q(
+        mandate__isnull=False,
+        mandate__wants_receipt=True,
+        status=Donation.Status.SUCCEEDED,
+        succeeded_at__year=year,
+    ) & (Q(receipt__isnull=True) | Q(receipt__status=Receipt.Status.VOID))
+
+
+def receipt_withdraw(donation: Donation, *, reason: str) -> None:
+    """A gift was refunded or lost in a dispute: its receipt is voided and the donor told. An
+    annual receipt is replaced at once by a corrected one over the donor's other gifts."""
+    receipt = donation.receipt
+    if receipt is None or not receipt_void(receipt, reason=reason):
+        return
+    if receipt.kind == Receipt.Kind.ANNUAL and receipt.period_start:
+        annual_receipts_issue(year=receipt.period_start.year, donor_id=receipt.donor_id)
+
+
+def annual_receipts_issue(*, year: int, donor_id: int | None = None) -> int:
     """The collective receipts (Sammelbestätigungen) for the monthly gifts of `year`: one per
-    donor over the settled gifts not yet receipted. Refunded or lost gifts are left out. Safe
-    to run again: receipted gifts are skipped."""
-    donor_ids = list(
-        Donation.objects.filter(
-            mandate__isnull=False,
-            mandate__wants_receipt=True,
-            status=Donation.Status.SUCCEEDED,
-            receipt__isnull=True,
-            succeeded_at__year=year,
-        )
-        .values_list("donor_id", flat=True)
-        .distinct()
-    )
+    donor over the settled gifts without a valid receipt. Refunded or lost gifts are left out.
+    Safe to run again: receipted gifts are skipped."""
+    eligible = Donation.objects.filter(_annual_eligible(year))
+    if donor_id is not None:
+        eligible = eligible.filter(donor_id=donor_id)
+    donor_ids = list(eligible.values_list("donor_id", flat=True).distinct())
     issued = 0
     for donor_id in donor_ids:
         with transaction.atomic():
             donations = list(
-                Donation.objects.select_for_update()
-                .filter(
-                    donor_id=donor_id,
-                    mandate__isnull=False,
-                    mandate__wants_receipt=True,
-                    status=Donation.Status.SUCCEEDED,
-                    receipt__isnull=True,
-                    succeeded_at__year=year,
-                )
+                Donation.objects.select_for_update(of=("self",))
+                .filter(_annual_eligible(year), donor_id=donor_id)
                 .order_by("succeeded_at")
             )
             donor = Donor.objects.get(pk=donor_id)

@@ -410,7 +410,7 @@ def _donation_on_succeeded(donation: Donation) -> None:
 
 def donation_apply_refund(donation: Donation, *, amount_refunded: int, amount: int) -> None:
     """A refund (full or partial) as Stripe reports it on the charge; a receipt is voided."""
-    from donations.receipts import receipt_void
+    from donations.receipts import receipt_withdraw
 
     if amount_refunded <= donation.amount_refunded:
         return  # old news (a duplicate or an event that arrived late)
@@ -420,14 +420,18 @@ def donation_apply_refund(donation: Donation, *, amount_refunded: int, amount: i
     if donation.status == S.DISPUTED and target == S.PARTIALLY_REFUNDED:
         return  # stays disputed; the amount is recorded
     _donation_move(donation, target)
-    if donation.receipt_id:
-        receipt_void(donation.receipt, reason="refund")
+    receipt_withdraw(donation, reason="refund")
+
+
+CLOSED_DISPUTE = ("won", "lost", "warning_closed")
 
 
 def donation_apply_dispute(donation: Donation, *, dispute_id: str, dispute_status: str, closed: bool) -> None:
-    from donations.receipts import receipt_void
+    """Disputes: "lost" takes the money back; any other closing status ("won",
+    "warning_closed") leaves it with us."""
+    from donations.receipts import receipt_withdraw
 
-    if donation.dispute_status in ("won", "lost") and not closed:
+    if donation.stripe_dispute_id == dispute_id and donation.dispute_status in CLOSED_DISPUTE and not closed:
         return  # a late "created" after the dispute was closed
     donation.stripe_dispute_id = dispute_id
     donation.dispute_status = dispute_status[:40]
@@ -437,9 +441,8 @@ def donation_apply_dispute(donation: Donation, *, dispute_id: str, dispute_statu
         return
     if dispute_status == "lost":
         _donation_move(donation, S.DISPUTE_LOST)
-        if donation.receipt_id:
-            receipt_void(donation.receipt, reason="dispute_lost")
-    elif dispute_status == "won" and donation.status == S.DISPUTED:
+        receipt_withdraw(donation, reason="dispute_lost")
+    elif donation.status == S.DISPUTED:
         _donation_move(donation, S.PARTIALLY_REFUNDED if donation.amount_refunded else S.SUCCEEDED)
 
 

@@ -269,3 +269,64 @@ def test_it_mails_the_receipt_with_the_pdf_attached(campaign):
     assert filename == f"Zuwendungsbestaetigung-{receipt.number}.pdf"
     assert mimetype == "application/pdf"
     assert content.startswith(b"%PDF")
+
+
+def test_a_refund_replaces_the_annual_receipt_with_a_corrected_one(campaign):
+    from donations.services import donation_apply_refund
+
+    donor = Donor.objects.create(
+        email="m@example.org",
+        email_normalized="m@example.org",
+        first_name="Mia",
+        last_name="Meyer",
+        street="Allee 3",
+        postcode="80331",
+        city="München",
+        country="DE",
+    )
+    mandate = Mandate.objects.create(
+        campaign=campaign,
+        donor=donor,
+        amount=1000,
+        method="card",
+        status="active",
+        reference="R",
+        stripe_customer_id="cus_1",
+        stripe_payment_method_id="pm_1",
+        wants_receipt=True,
+    )
+    gifts = [
+        Donation.objects.create(
+            campaign=campaign,
+            donor=donor,
+            mandate=mandate,
+            period=f"2025-{month:02d}",
+            amount=1000,
+            method="card",
+            interval="month",
+            status="succeeded",
+            succeeded_at=datetime(2025, month, 5, 12, tzinfo=UTC),
+        )
+        for month in (1, 2, 3)
+    ]
+    annual_receipts_issue(year=2025)
+    first = Receipt.objects.get()
+
+    with transaction.atomic():
+        locked = (
+            Donation.objects.select_for_update(of=("self",))
+            .select_related("receipt", "donor")
+            .get(pk=gifts[1].pk)
+        )
+        donation_apply_refund(locked, amount_refunded=1000, amount=1000)
+
+    first.refresh_from_db()
+    assert first.status == Receipt.Status.VOID
+    corrected = Receipt.objects.exclude(pk=first.pk).get()
+    assert (corrected.kind, corrected.amount, corrected.status) == ("annual", 2000, "issued")
+    assert set(Donation.objects.filter(receipt=corrected).values_list("pk", flat=True)) == {
+        gifts[0].pk,
+        gifts[2].pk,
+    }
+    assert OutgoingEmail.objects.filter(kind="donation_receipt").count() == 2
+    assert OutgoingEmail.objects.filter(kind="donation_receipt_voided").count() == 1

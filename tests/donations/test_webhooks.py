@@ -374,3 +374,15 @@ def test_it_accepts_events_while_the_broker_is_down_and_sweeps_them_later(
         assert stripe_events_sweep(now=timezone.now()) == 0  # too fresh
         assert stripe_events_sweep(now=timezone.now() + timedelta(minutes=10)) == 1
     enqueue.assert_called_once_with(event.pk)
+
+
+def test_it_keeps_the_money_when_a_fraud_warning_closes(
+    api_client, client, campaign, localstripe, webhook_secret
+):
+    donation = paid_card_donation(api_client, campaign, localstripe)
+
+    deliver(client, webhook_secret, "charge.dispute.created", _dispute(donation, "warning_needs_response"))
+    deliver(client, webhook_secret, "charge.dispute.closed", _dispute(donation, "warning_closed"))
+
+    donation.refresh_from_db()
+    assert donation.status == "succeeded"
