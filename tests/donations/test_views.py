@@ -250,3 +250,33 @@ def test_it_answers_503_and_closes_the_donation_when_stripe_is_unreachable(api_c
     assert response.status_code == 503
     assert response.json()["code"] == "payment_provider_unavailable"
     assert Donation.objects.get().status == "canceled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_completes_charge_once(campaign, localstripe):
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    body = donation_start(APIClient(), campaign.slug)
+    localstripe.save_card(body["client_secret"])
+    barrier = threading.Barrier(2)
+    answers: list[tuple[int, str]] = []
+
+    def complete() -> None:
+        try:
+            barrier.wait()
+            response = donation_complete(APIClient(), body["id"])
+            answers.append((response.status_code, response.json()["status"]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=complete) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers == [(200, "succeeded"), (200, "succeeded")]
+    assert len(_payment_intents(localstripe)) == 1
