@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign
@@ -36,7 +37,7 @@ def petition_count_cache_clear() -> None:
 
 
 def petition_not_found() -> ApplicationError:
-    return ApplicationError("No such petition.", code="petition_not_found", status_code=404)
+    return ApplicationError(_("No such petition."), code="petition_not_found", status_code=404)
 
 
 def petition_public_get(*, slug: str) -> Petition:
@@ -81,7 +82,7 @@ def petition_for_signing_get(*, slug: str) -> Any:
         raise petition_not_found()
     if not found.is_open:
         raise ApplicationError(
-            "This petition is not open for signing.", code="petition_closed", status_code=409
+            _("This petition is not open for signing."), code="petition_closed", status_code=409
         )
     return found
 

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.models import OutgoingEmail
@@ -279,14 +280,14 @@ def signature_token_mint(*, signature_id: int, purpose: str, now: datetime | Non
 
 def _token_get(token: str, purpose: str) -> SignatureToken:
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
-        raise ApplicationError("This link is not valid.", code="token_invalid", status_code=404)
+        raise ApplicationError(_("This link is not valid."), code="token_invalid", status_code=404)
     found = (
         SignatureToken.objects.select_related("signature")
         .filter(token_hash=token_hash(token), purpose=purpose)
         .first()
     )
     if found is None:
-        raise ApplicationError("This link is not valid.", code="token_invalid", status_code=404)
+        raise ApplicationError(_("This link is not valid."), code="token_invalid", status_code=404)
     return found
 
 
@@ -309,10 +310,12 @@ def signature_confirm(*, token: str) -> Signature:
     if signature.status == Signature.Status.CONFIRMED:
         return signature
     if signature.status == Signature.Status.WITHDRAWN:
-        raise ApplicationError("This signature was withdrawn.", code="signature_withdrawn", status_code=409)
+        raise ApplicationError(
+            _("This signature was withdrawn."), code="signature_withdrawn", status_code=409
+        )
     if found.expires_at <= now:
         raise ApplicationError(
-            "This confirmation link has expired. Please sign again to get a new one.",
+            _("This confirmation link has expired. Please sign again to get a new one."),
             code="token_expired",
             status_code=400,
         )
@@ -342,7 +345,7 @@ def signature_withdraw(*, token: str) -> Signature:
     if signature.status == Signature.Status.WITHDRAWN:
         return signature
     if found.expires_at <= now:
-        raise ApplicationError("This link has expired.", code="token_expired", status_code=400)
+        raise ApplicationError(_("This link has expired."), code="token_expired", status_code=400)
     signature.status = Signature.Status.WITHDRAWN
     signature.withdrawn_at = now
     signature.first_name = ""

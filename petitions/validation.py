@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
 
 # ISO 3166-1 alpha-2 (officially assigned codes).
@@ -130,13 +131,13 @@ def _text(data: dict[str, Any], name: str, errors: dict[str, list[str]], *, max_
     if value is None:
         return ""
     if not isinstance(value, str):
-        errors[name] = ["Must be a string."]
+        errors[name] = [_("Must be a string.")]
         return ""
     value = value.strip()
     if len(value) > max_length:
-        errors[name] = [f"At most {max_length} characters."]
+        errors[name] = [_("At most %(count)d characters.") % {"count": max_length}]
     elif CONTROL_CHARS.search(value):
-        errors[name] = ["Contains control characters."]
+        errors[name] = [_("Contains control characters.")]
     return value
 
 
@@ -145,7 +146,7 @@ def _bool(data: dict[str, Any], name: str, errors: dict[str, list[str]]) -> bool
     if value is None:
         return False
     if not isinstance(value, bool):
-        errors[name] = ["Must be true or false."]
+        errors[name] = [_("Must be true or false.")]
         return False
     return value
 
@@ -155,19 +156,19 @@ def _name(data: dict[str, Any], name: str, errors: dict[str, list[str]]) -> str:
     if name in errors:
         return value
     if not value:
-        errors[name] = ["This field is required."]
+        errors[name] = [_("This field is required.")]
     elif value.startswith(FORMULA_PREFIXES):
-        errors[name] = ["Must not start with = + - or @."]
+        errors[name] = [_("Must not start with = + - or @.")]
     return value
 
 
 def signature_input_validate(data: Any, *, consent_version: str) -> SignatureInput:
     """Checks the signing form. Raises SignatureInputError naming every wrong field."""
     if not isinstance(data, dict):
-        raise SignatureInputError({"non_field_errors": ["Expected a JSON object."]})
+        raise SignatureInputError({"non_field_errors": [_("Expected a JSON object.")]})
     errors: dict[str, list[str]] = {}
     for name in sorted(set(data) - KNOWN_FIELDS):
-        errors[name] = ["Unknown field."]
+        errors[name] = [_("Unknown field.")]
 
     first_name = _name(data, "first_name", errors)
     last_name = _name(data, "last_name", errors)
@@ -176,14 +177,14 @@ def signature_input_validate(data: Any, *, consent_version: str) -> SignatureInp
     email_normalized = email_domain = ""
     if "email" not in errors:
         if not email:
-            errors["email"] = ["This field is required."]
+            errors["email"] = [_("This field is required.")]
         else:
             try:
                 # No DNS: there is no network in tests, and a slow lookup must not sit on the
                 # request path.
                 checked = validate_email(email, check_deliverability=False)
             except EmailNotValidError:
-                errors["email"] = ["Enter a valid e-mail address."]
+                errors["email"] = [_("Enter a valid e-mail address.")]
             else:
                 email = checked.normalized
                 email_normalized, email_domain = email_normalize(email)
@@ -191,45 +192,45 @@ def signature_input_validate(data: Any, *, consent_version: str) -> SignatureInp
     country = _text(data, "country", errors, max_length=2).upper()
     if "country" not in errors:
         if not country:
-            errors["country"] = ["This field is required."]
+            errors["country"] = [_("This field is required.")]
         elif country not in COUNTRY_CODES:
-            errors["country"] = ["Must be an ISO 3166-1 alpha-2 country code."]
+            errors["country"] = [_("Must be an ISO 3166-1 alpha-2 country code.")]
 
     postcode = _text(data, "postcode", errors, max_length=16).upper()
     if "postcode" not in errors and "country" not in errors:
         pattern = POSTCODE_PATTERNS.get(country)
         if pattern is not None and not postcode:
-            errors["postcode"] = ["This field is required."]
+            errors["postcode"] = [_("This field is required.")]
         elif postcode and not (pattern or GENERIC_POSTCODE).fullmatch(postcode):
-            errors["postcode"] = ["Not a valid postcode for this country."]
+            errors["postcode"] = [_("Not a valid postcode for this country.")]
 
     texts = {name: _text(data, name, errors, max_length=limit) for name, limit in TEXT_FIELDS_MAX.items()}
     if texts["city"].startswith(FORMULA_PREFIXES) and "city" not in errors:
-        errors["city"] = ["Must not start with = + - or @."]
+        errors["city"] = [_("Must not start with = + - or @.")]
 
     if data.get("privacy_consent") is not True:
-        errors["privacy_consent"] = ["You must agree to the privacy policy."]
+        errors["privacy_consent"] = [_("You must agree to the privacy policy.")]
 
     version = data.get("consent_version")
     if not isinstance(version, str) or not version:
-        errors["consent_version"] = ["This field is required."]
+        errors["consent_version"] = [_("This field is required.")]
     elif version != consent_version:
-        errors["consent_version"] = ["The consent text has changed; please reload the page."]
+        errors["consent_version"] = [_("The consent text has changed; please reload the page.")]
 
     locale = data.get("locale", "de")
     if locale not in ("de", "en"):
-        errors["locale"] = ["Must be de or en."]
+        errors["locale"] = [_("Must be de or en.")]
 
     flags = {name: _bool(data, name, errors) for name in BOOL_FIELDS}
 
     website = data.get("website", "")
     if website is not None and not isinstance(website, str):
-        errors["website"] = ["Must be a string."]
+        errors["website"] = [_("Must be a string.")]
     altcha = data.get("altcha", "")
     if altcha is None:
         altcha = ""
     if not isinstance(altcha, str) or len(altcha) > 4000:
-        errors["altcha"] = ["Must be the solved challenge as a string."]
+        errors["altcha"] = [_("Must be the solved challenge as a string.")]
 
     if errors:
         raise SignatureInputError(errors)

@@ -5,7 +5,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.http import http_date, parse_http_date_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -69,19 +71,22 @@ class SignatureCreateView(PublicAPIView):
 
     @extend_schema(request=SignatureCreateInputSerializer, responses={202: SignatureAcceptedOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:
-        petition = petition_for_signing_get(slug=slug)
-        try:
-            data = signature_input_validate(request.data, consent_version=petition.consent_version)
-        except SignatureInputError as exc:
-            raise ApplicationError(
-                "The request has invalid fields.", code="invalid", fields=exc.fields
-            ) from None
-        if petition.altcha_enabled and not altcha_verify(data.altcha):
-            raise ApplicationError(
-                "The proof of work is missing or invalid.",
-                code="invalid",
-                fields={"altcha": ["Solve the challenge again."]},
-            )
+        # Errors speak the form's language (the widget shows them next to the fields).
+        locale = request.data.get("locale") if isinstance(request.data, dict) else None
+        with translation.override(locale if locale in ("de", "en") else translation.get_language()):
+            petition = petition_for_signing_get(slug=slug)
+            try:
+                data = signature_input_validate(request.data, consent_version=petition.consent_version)
+            except SignatureInputError as exc:
+                raise ApplicationError(
+                    _("The request has invalid fields."), code="invalid", fields=exc.fields
+                ) from None
+            if petition.altcha_enabled and not altcha_verify(data.altcha):
+                raise ApplicationError(
+                    _("The proof of work is missing or invalid."),
+                    code="invalid",
+                    fields={"altcha": [_("Solve the challenge again.")]},
+                )
         origin = request.META.get("HTTP_ORIGIN") or request.META.get("HTTP_REFERER", "")
         signature_create(petition=petition, data=data, ip=request_client_ip(request), origin=origin)
         return Response(SIGNATURE_ACCEPTED, status=status.HTTP_202_ACCEPTED)

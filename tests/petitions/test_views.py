@@ -422,3 +422,12 @@ def test_it_accepts_unicode_names_and_keeps_them(api_client, petition):
 
     assert response.status_code == 202
     assert Signature.objects.get().last_name == "Groß-Şahin"
+
+
+def test_field_errors_speak_the_form_language(api_client, petition):
+    german = sign(api_client, petition, email="kaputt", locale="de")
+    english = sign(api_client, petition, email="broken", locale="en")
+
+    assert german.json()["fields"]["email"] == ["Bitte geben Sie eine gültige E-Mail-Adresse ein."]
+    assert english.json()["fields"]["email"] == ["Enter a valid e-mail address."]
+    assert german.json()["message"] == "Die Anfrage enthält ungültige Felder."
