@@ -341,6 +341,8 @@ RECEIPT_SIMPLIFIED_MAX_AMOUNT = env_int("RECEIPT_SIMPLIFIED_MAX_AMOUNT", 30_000)
 STRIPE_RECONCILE_DAYS = env_int("STRIPE_RECONCILE_DAYS", 3)
 # Webhook events still unprocessed after this long are handed to a worker again.
 STRIPE_EVENT_REQUEUE_AFTER_SECONDS = env_int("STRIPE_EVENT_REQUEUE_AFTER_SECONDS", 300)
+# Processed webhook bodies (they hold personal data) are blanked after this many days.
+STRIPE_EVENT_PAYLOAD_RETENTION_DAYS = env_int("STRIPE_EVENT_PAYLOAD_RETENTION_DAYS", 30)
 
 # Charge the monthly gifts that are due (hourly; each mandate is charged once per month).
 CELERY_BEAT_SCHEDULE["donations-mandates-charge"] = {

@@ -249,4 +249,18 @@ def stripe_events_sweep(*, now: Any = None) -> int:
         except Exception as exc:  # noqa: BLE001 - broker still down: the next sweep tries again
             logger.warning("stripe event sweep: broker unavailable (%s)", type(exc).__name__)
             break
+    stripe_event_payloads_purge(now=now)
     return len(ids)
+
+
+def stripe_event_payloads_purge(*, now: Any = None) -> int:
+    """Event bodies carry personal data (billing names, e-mail addresses): once processed they
+    are kept only for STRIPE_EVENT_PAYLOAD_RETENTION_DAYS; the id, type and outcome stay."""
+    now = now or timezone.now()
+    before = now - timedelta(days=settings.STRIPE_EVENT_PAYLOAD_RETENTION_DAYS)
+    return (
+        StripeEvent.objects.filter(received_at__lt=before)
+        .exclude(status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.PROCESSING])
+        .exclude(payload="")
+        .update(payload="")
+    )

@@ -386,3 +386,23 @@ def test_it_keeps_the_money_when_a_fraud_warning_closes(
 
     donation.refresh_from_db()
     assert donation.status == "succeeded"
+
+
+def test_it_blanks_processed_event_bodies_after_the_retention_period(client, webhook_secret, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from donations.webhooks import stripe_event_payloads_purge
+
+    settings.STRIPE_EVENT_PAYLOAD_RETENTION_DAYS = 30
+    deliver(client, webhook_secret, "customer.created", {"id": "cus_1", "email": "private@example.org"})
+    post_event(client, stripe_event("customer.updated", {"id": "cus_2"}), webhook_secret)  # not processed yet
+
+    assert stripe_event_payloads_purge(now=timezone.now() + timedelta(days=29)) == 0
+    assert stripe_event_payloads_purge(now=timezone.now() + timedelta(days=31)) == 1
+
+    processed = StripeEvent.objects.get(type="customer.created")
+    assert processed.payload == ""
+    assert (processed.event_id, processed.status) != ("", "")
+    assert StripeEvent.objects.get(type="customer.updated").payload != ""
