@@ -29,13 +29,19 @@ def widget_content_security_policy() -> str:
     documents it). Stripe.js talks to Stripe's API and renders card fields in frames."""
     stripe_js = _origin(settings.STRIPE_JS_URL)
     stripe_api = _origin(settings.STRIPE_API_BASE or "") or "https://api.stripe.com"
-    stripe_frames = " ".join(sorted({stripe_js, "https://js.stripe.com", "https://hooks.stripe.com"}))
+    # Stripe's own list (docs.stripe.com/security/guide#content-security-policy), plus a stand-in.
+    scripts = " ".join(dict.fromkeys([stripe_js, "https://js.stripe.com", "https://*.js.stripe.com"]))
+    frames = " ".join(
+        dict.fromkeys(
+            [stripe_js, "https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"]
+        )
+    )
     return "; ".join(
         [
             "default-src 'self'",
-            f"script-src 'self' {stripe_js}",
+            f"script-src 'self' {scripts}",
             f"connect-src 'self' {stripe_api}",
-            f"frame-src {stripe_frames}",
+            f"frame-src {frames}",
             "img-src 'self' data: https://*.stripe.com",
             "style-src 'self'",
             "base-uri 'none'",

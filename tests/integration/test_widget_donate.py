@@ -5,6 +5,7 @@ in the page, 3-D Secure through the stand-in's dialog; localstripe's webhooks re
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +35,7 @@ def donate_form(page: Any) -> Any:
 def open_donate_step(page: Any, site: Any, live_server: Any, petition: Any, lang: str = "de") -> Any:
     page.goto(
         site.widget_page(
-            api=live_server.url, petition=petition.slug, lang=lang, attrs={"data-step": "donate"}
+            api=live_server.url, petition=petition.slug, lang=lang, attrs={"data-step": "donate", "data-show": "counter"}
         )
     )
     form = donate_form(page)
@@ -104,7 +105,7 @@ def test_it_signs_and_then_donates_by_card_through_the_card_element(
 
 
 def test_it_takes_a_monthly_sepa_gift_with_an_iban_checked_in_the_page(
-    stripe_site: Any, live_server: Any, page: Any, widget_petition: Any
+    stripe_site: Any, live_server: Any, page: Any, widget_petition: Any, screenshot_dir: Path
 ) -> None:
     from donations.models import Donation, StripeEvent
 
@@ -129,6 +130,7 @@ def test_it_takes_a_monthly_sepa_gift_with_an_iban_checked_in_the_page(
     assert not Donation.objects.exists()
 
     iban.fill(" ".join(IBAN_OK[i : i + 4] for i in range(0, len(IBAN_OK), 4)))
+    page.locator("[data-campaign-widget]").screenshot(path=str(screenshot_dir / "widget-de-donate-sepa.png"))
     form.get_by_role("button", name="12,50 € monatlich spenden").click()
     page.get_by_role("heading", name="Vielen Dank für Ihre Spende!").wait_for()
     assert "in den nächsten Tagen" in page.locator(".cw-thanks").text_content()

@@ -472,6 +472,15 @@
         h("label", { for: id, text: label }), input, options.after || null, error,
       ]);
     }
+    // A corrected field drops its error at once.
+    input.addEventListener(input.type === "checkbox" || input.tagName === "SELECT" ? "change" : "input", function () {
+      if (input.getAttribute("aria-invalid") !== "true") return;
+      input.removeAttribute("aria-invalid");
+      error.hidden = true;
+      error.textContent = "";
+      var remaining = Object.keys(form.errors).some(function (key) { return !form.errors[key].hidden; });
+      if (!remaining) form.general.hidden = true;
+    });
     form.inputs[name] = input;
     form.errors[name] = error;
     form.labels[name] = typeof label === "string" ? label : label.textContent;
