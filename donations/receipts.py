@@ -298,7 +298,42 @@ def receipt_pdf_render(receipt: Receipt) -> bytes:
         size=7,
         height=4,
     )
+    if receipt.kind == Receipt.Kind.ANNUAL:
+        _annual_appendix(pdf, receipt, text)
     return bytes(pdf.output())
+
+
+def _annual_appendix(pdf: Any, receipt: Receipt, text: Any) -> None:
+    """The appendix the official template asks for: each gift with its date and amount."""
+    gifts = list(
+        receipt.donations.order_by("succeeded_at", "pk").values_list("succeeded_at", "amount", "fee_amount")
+    )
+    pdf.add_page()
+    text(f"Anlage zur Sammelbestätigung Nr. {receipt.number}", size=12, style="B", height=6)
+    pdf.ln(2)
+    widths = (35, 55, 55, 35)
+    headings = (
+        "Datum der Zuwendung",
+        "Art der Zuwendung",
+        "Verzicht auf Erstattung von Aufwendungen",
+        "Betrag",
+    )
+    pdf.set_font("DejaVu", "B", 8)
+    for width, heading in zip(widths, headings, strict=True):
+        pdf.cell(width, 6, heading, border=1)
+    pdf.ln()
+    pdf.set_font("DejaVu", "", 9)
+    for succeeded_at, amount, fee in gifts:
+        day = timezone.localdate(succeeded_at) if succeeded_at else receipt.donated_on
+        for width, value in zip(
+            widths, (f"{day:%d.%m.%Y}", "Geldzuwendung", "nein", _euro(amount + fee)), strict=True
+        ):
+            pdf.cell(width, 6, value, border=1)
+        pdf.ln()
+    pdf.set_font("DejaVu", "B", 9)
+    pdf.cell(sum(widths[:3]), 6, "Gesamtsumme", border=1)
+    pdf.cell(widths[3], 6, _euro(receipt.amount), border=1)
+    pdf.ln()
 
 
 @register_email_builder("donation_receipt")

@@ -254,6 +254,12 @@ def test_it_issues_one_annual_receipt_per_donor_leaving_out_refunded_gifts(campa
     assert "Sammelbestätigung" in text
     assert "dreißig Euro" in text
     assert "01.01.2025 bis 31.12.2025" in text
+    # The appendix lists each gift in the total, and only those.
+    assert f"Anlage zur Sammelbestätigung Nr. {receipt.number}" in text
+    for day in ("05.01.2025", "05.02.2025", "05.04.2025"):
+        assert f"{day} Geldzuwendung nein 10,00 EUR" in text
+    assert "05.03.2025" not in text
+    assert "Gesamtsumme 30,00 EUR" in text
 
 
 def test_it_mails_the_receipt_with_the_pdf_attached(campaign):
