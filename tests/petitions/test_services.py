@@ -434,3 +434,19 @@ def test_unconfirmed_signatures_are_purged_after_the_retention_period(petition, 
     # The old signature's tokens went with it, and expired tokens are gone too.
     assert list(SignatureToken.objects.values_list("token_hash", flat=True)) == [token_hash(kept_token)]
     assert OutgoingEmail.objects.get().to_email == ""
+
+
+def test_the_command_runs_a_pass_and_a_recount(petition):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
+    out = StringIO()
+    call_command("petition_counts", stdout=out)
+    Petition.objects.filter(pk=petition.pk).update(signature_count=5)
+    call_command("petition_counts", "--recount", stdout=out)
+
+    assert "1 changes over 1 petitions" in out.getvalue()
+    assert f"{{{petition.pk}: -4}}" in out.getvalue()
+    assert Petition.objects.get(pk=petition.pk).signature_count == 1
