@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
@@ -348,13 +348,3 @@ def _receipt_mail_build(email: Any) -> PreparedEmail:
             )
         ]
     )
-
-
-def receipt_totals(*, year: int) -> dict[str, Any]:
-    """Issued and voided receipts of a year (for staff)."""
-    queryset = Receipt.objects.filter(year=year)
-    return {
-        "issued": queryset.filter(status=Receipt.Status.ISSUED).count(),
-        "void": queryset.filter(status=Receipt.Status.VOID).count(),
-        "amount": queryset.filter(status=Receipt.Status.ISSUED).aggregate(total=Sum("amount"))["total"] or 0,
-    }

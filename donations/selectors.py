@@ -128,7 +128,3 @@ def donation_export_rows(*, campaign: Campaign | None = None, status: str = "") 
             receipt_status or "",
             *utm,
         ]
-
-
-def donation_export_filters_q(**filters: Any) -> Q:
-    return Q(**{k: v for k, v in filters.items() if v})
