@@ -42,6 +42,7 @@ class SignatureTokenInputSerializer(StrictInputSerializer):
 
 class SignatureStatusOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
+    petition = serializers.CharField(required=False, help_text="The petition's slug (confirm only).")
 
 
 class LocalizedTextSerializer(serializers.Serializer):

@@ -109,7 +109,8 @@ class SignatureConfirmView(PublicAPIView):
         serializer = SignatureTokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         signature = signature_confirm(token=serializer.validated_data["token"])
-        return Response({"status": signature.status})
+        # The petition's slug lets the confirmation page show its count and the donate step.
+        return Response({"status": signature.status, "petition": signature.petition.slug})
 
 
 class SignatureWithdrawView(PublicAPIView):

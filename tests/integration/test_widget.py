@@ -87,6 +87,11 @@ def test_it_signs_confirms_by_mail_and_the_count_goes_up_without_a_reload(
     confirm = page.context.new_page()
     confirm.goto(f"{live_server.url}{parts.path}?{parts.query}")
     wait_until(lambda: Signature.objects.get(pk=signature.pk).status == Signature.Status.CONFIRMED)
+    # The confirmation page thanks, shows the petition's count and offers the donate step.
+    confirm.get_by_role("heading", name="Danke! Ihre Unterschrift ist bestätigt.").wait_for()
+    confirm.locator("[data-campaign-widget] .cw-donate-form").wait_for()
+    assert confirm.locator("[data-campaign-widget]").get_attribute("data-count") == "0"
+    assert confirm.locator("[data-campaign-widget] form.cw-sign").count() == 0
     confirm.close()
 
     assert counter.text_content() == "0"  # confirmed, but not counted before the counter pass
