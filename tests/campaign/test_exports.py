@@ -260,3 +260,22 @@ def test_it_never_escapes_negative_numbers():
     # Negative numbers are numbers, not text: only text cells are escaped.
     assert cell_text(-5) == "-5"
     assert cell_text(-1.5) == "-1.5"
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a request: the COPY is its own statement
+def test_a_copy_broken_off_leaves_the_connection_usable():
+    from django.db import connection
+
+    stream = csv_copy_stream(
+        header=["n", "text"],
+        sql="SELECT g, repeat('x', 100) FROM generate_series(1, 200000) AS g",
+        counter=[0],
+    )
+    next(stream)
+    next(stream)
+
+    stream.close()  # the client went away in the middle of the COPY
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
