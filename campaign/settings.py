@@ -198,6 +198,9 @@ PETITIONS_CONFIRM_TOKEN_DAYS = env_int("PETITIONS_CONFIRM_TOKEN_DAYS", 30)
 PETITIONS_WITHDRAW_TOKEN_DAYS = env_int("PETITIONS_WITHDRAW_TOKEN_DAYS", 730)
 # Signatures never confirmed are deleted after this many days (the confirmation mail says so).
 PETITIONS_UNCONFIRMED_RETENTION_DAYS = env_int("PETITIONS_UNCONFIRMED_RETENTION_DAYS", 31)
+# The personal data of all signatures of a petition is erased this many days after it ended
+# (counts, postcode and country stay); 0 keeps it.
+PETITIONS_RETENTION_DAYS = env_int("PETITIONS_RETENTION_DAYS", 365)
 PETITIONS_CONFIRMATION_MAX_MAILS = env_int("PETITIONS_CONFIRMATION_MAX_MAILS", 5)
 PETITIONS_CONFIRMATION_RESEND_MINUTES = env_int("PETITIONS_CONFIRMATION_RESEND_MINUTES", 10)
 PETITIONS_REMINDER_ENABLED = env_bool("PETITIONS_REMINDER_ENABLED", False)
@@ -301,6 +304,11 @@ CELERY_BEAT_SCHEDULE["petitions-counts-recount"] = {
 CELERY_BEAT_SCHEDULE["petitions-unconfirmed-purge"] = {
     "task": "petitions.signatures_unconfirmed_purge",
     "schedule": _crontab(hour=4, minute=7),
+}
+# Erase the personal data of signatures of petitions that ended PETITIONS_RETENTION_DAYS ago.
+CELERY_BEAT_SCHEDULE["petitions-retention-apply"] = {
+    "task": "petitions.signatures_retention_apply",
+    "schedule": _crontab(hour=4, minute=37),
 }
 # One reminder for signatures still unconfirmed after PETITIONS_REMINDER_AFTER_HOURS (if enabled).
 CELERY_BEAT_SCHEDULE["petitions-reminders-send"] = {

@@ -16,7 +16,8 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import CharField, Count, F, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -703,6 +704,52 @@ def signatures_unconfirmed_purge(*, now: datetime | None = None) -> int:
     if deleted or expired:
         logger.info("purged %d unconfirmed signatures and %d expired tokens", deleted, expired)
     return deleted
+
+
+def signatures_retention_apply(*, now: datetime | None = None, batch_size: int = 2000) -> int:
+    """Erases the personal data of every signature of a petition that ended more than
+    PETITIONS_RETENTION_DAYS ago (0: never): names, e-mail (a tombstone), mail domain, city, IP
+    hash, origin, referrer, and the address in its outbox rows. Status, counts, postcode and
+    country stay, so totals and per-region totals do not change. Returns the number erased."""
+    if settings.PETITIONS_RETENTION_DAYS <= 0:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.PETITIONS_RETENTION_DAYS)
+    ended = Petition.objects.filter(
+        Q(closes_at__lt=cutoff)
+        | Q(status=Petition.Status.CLOSED, closes_at__isnull=True, updated_at__lt=cutoff)
+    ).values("id")
+    not_erased = ~Q(email="") | ~Q(first_name="") | ~Q(last_name="")
+    erased = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Signature.objects.select_for_update(skip_locked=True)
+                .filter(not_erased, petition_id__in=ended)
+                .values_list("id", flat=True)[:batch_size]
+            )
+            if not ids:
+                break
+            Signature.objects.filter(pk__in=ids).update(
+                first_name="",
+                last_name="",
+                email="",
+                email_normalized=Concat(Value("erased:"), Cast("id", output_field=CharField())),
+                email_domain="",
+                city="",
+                ip_hash="",
+                consent_origin="",
+                referrer="",
+                updated_at=now,
+            )
+            SignatureToken.objects.filter(signature_id__in=ids).delete()
+            OutgoingEmail.objects.filter(subject_type=SIGNATURE_SUBJECT_TYPE, subject_id__in=ids).update(
+                to_email="", context={}, updated_at=now
+            )
+            erased += len(ids)
+    if erased:
+        logger.info("retention: erased the personal data of %d signatures", erased)
+    return erased
 
 
 # --- staff invalidation -----------------------------------------------------------------------

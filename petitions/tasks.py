@@ -31,3 +31,10 @@ def signatures_unconfirmed_purge_task(**kwargs: Any) -> None:
     from petitions.services import signatures_unconfirmed_purge
 
     signatures_unconfirmed_purge()
+
+
+@shared_task(name="petitions.signatures_retention_apply", ignore_result=True)
+def signatures_retention_apply_task(**kwargs: Any) -> None:
+    from petitions.services import signatures_retention_apply
+
+    signatures_retention_apply()

@@ -27,7 +27,7 @@ from petitions.services import (
     token_hash,
 )
 from petitions.validation import email_normalize
-from tests.fixtures.petitions import MilestoneFactory, SignatureFactory
+from tests.fixtures.petitions import MilestoneFactory, PetitionFactory, SignatureFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -450,3 +450,43 @@ def test_the_command_runs_a_pass_and_a_recount(petition):
     assert "1 changes over 1 petitions" in out.getvalue()
     assert f"{{{petition.pk}: -4}}" in out.getvalue()
     assert Petition.objects.get(pk=petition.pk).signature_count == 1
+
+
+def test_retention_erases_personal_data_of_ended_petitions_and_keeps_counts(petition, settings):
+    from petitions.services import signatures_retention_apply
+
+    settings.PETITIONS_RETENTION_DAYS = 365
+    ended = PetitionFactory(closes_at=timezone.now() - timedelta(days=400), status=Petition.Status.CLOSED)
+    old = SignatureFactory(
+        petition=ended, status=Signature.Status.CONFIRMED, postcode="80331", city="München"
+    )
+    current = SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
+    OutgoingEmail.objects.create(
+        kind="petitions-signature-confirm",
+        to_email=old.email,
+        subject_type="petitions.signature",
+        subject_id=old.pk,
+    )
+    petition_counts_update()
+
+    assert signatures_retention_apply() == 1
+    assert signatures_retention_apply() == 0  # done once
+
+    row = Signature.objects.get(pk=old.pk)
+    assert (row.first_name, row.last_name, row.email, row.city, row.ip_hash) == ("",) * 5
+    assert row.email_normalized == f"erased:{row.pk}"
+    assert (row.status, row.counted, row.postcode, row.country) == ("confirmed", True, "80331", "DE")
+    assert Signature.objects.get(pk=current.pk).email == current.email
+    assert OutgoingEmail.objects.get().to_email == ""
+    petition_counts_update()
+    assert Petition.objects.get(pk=ended.pk).signature_count == 1
+
+
+def test_retention_can_be_switched_off(petition, settings):
+    from petitions.services import signatures_retention_apply
+
+    settings.PETITIONS_RETENTION_DAYS = 0
+    ended = PetitionFactory(closes_at=timezone.now() - timedelta(days=4000))
+    SignatureFactory(petition=ended)
+
+    assert signatures_retention_apply() == 0
