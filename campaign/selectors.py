@@ -45,5 +45,5 @@ def campaign_landing_get() -> dict[str, Any]:
         "petition": featured,
         "donation_totals": totals,
         "donation_goal": goal,
-        "donation_percent": min(100, round(100 * totals["raised_amount"] / goal)) if goal else None,
+        "donation_percent": min(100.0, round(100 * totals["raised_amount"] / goal, 1)) if goal else None,
     }

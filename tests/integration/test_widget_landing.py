@@ -10,15 +10,19 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from tests.fixtures.browser import CONSENT_DE
-
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def landing(widget_petition: Any) -> Any:
-    from petitions.models import Signature
+def landing(transactional_db: Any) -> Any:
+    """The demo campaign `make run` shows, plus two confirmed signers (one agreed to be shown)."""
+    from campaign.services import campaign_demo_load
+    from petitions.models import Petition, Signature
+    from petitions.selectors import petition_count_cache_clear
 
+    petition_count_cache_clear()
+    campaign = campaign_demo_load()
+    widget_petition = Petition.objects.filter(campaign=campaign).order_by("created_at").first()
     Signature.objects.create(
         petition=widget_petition,
         first_name="Anna",
@@ -45,6 +49,9 @@ def landing(widget_petition: Any) -> Any:
         confirmed_at=timezone.now(),
         show_name_publicly=False,
     )
+    from petitions.services import petition_counts_update
+
+    petition_counts_update()
     return widget_petition
 
 
@@ -72,6 +79,7 @@ def test_it_shows_the_campaign_the_widget_and_recent_signers_in_german_and_engli
     assert "Anna S." in recent.first.text_content() and "Köln" in recent.first.text_content()
     assert "Verborgen" not in widget.text_content()
     assert page.locator("progress").count() == 1
+    page.wait_for_function("document.querySelector('[data-campaign-widget]').dataset.count === '2'")
     page.screenshot(path=str(screenshot_dir / "landing-de-desktop.png"), full_page=True)
 
     page.get_by_role("link", name="English").click()
@@ -91,7 +99,7 @@ def test_it_signs_on_the_landing_page(live_server: Any, page: Any, landing: Any)
     widget.get_by_label("Nachname", exact=True).fill("Mustermann")
     widget.get_by_label("E-Mail-Adresse", exact=True).fill("erika@example.org")
     widget.get_by_label("Postleitzahl", exact=True).fill("10115")
-    widget.get_by_label(CONSENT_DE, exact=True).check()
+    widget.get_by_label(landing.consent_text_de, exact=True).check()
     widget.get_by_role("button", name="Unterschreiben").click()
     widget.get_by_role("heading", name=re.compile("Bitte bestätigen Sie")).wait_for()
     assert Signature.objects.filter(email="erika@example.org", status=Signature.Status.PENDING).count() == 1
