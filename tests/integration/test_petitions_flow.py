@@ -19,6 +19,9 @@ from tests.fixtures.petitions import PetitionFactory, mail_link_token, sign_payl
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("petitions_isolation")]
 
+# Generous: the worker shares two cores with the whole test run.
+WORKER_TIMEOUT = 60
+
 
 @pytest.fixture
 def open_petition(transactional_db) -> Petition:
@@ -57,8 +60,8 @@ def test_sign_mail_confirm_count_and_recent_signers(api_client, celery_worker, s
     assert shown.status_code == hidden.status_code == 202
 
     # The confirmation mail arrives over SMTP, from the worker.
-    [mail] = smtp_server.wait_for("shown@example.org")
-    [hidden_mail] = smtp_server.wait_for("hidden@example.org")
+    [mail] = smtp_server.wait_for("shown@example.org", timeout=WORKER_TIMEOUT)
+    [hidden_mail] = smtp_server.wait_for("hidden@example.org", timeout=WORKER_TIMEOUT)
     assert "Anna" in mail.get_body(preferencelist=("plain",)).get_content()
     assert mail.get_body(preferencelist=("html",)) is not None
     assert "Beispiel-Kinderschutz" in mail.get_body(preferencelist=("plain",)).get_content()  # imprint
@@ -75,7 +78,7 @@ def test_sign_mail_confirm_count_and_recent_signers(api_client, celery_worker, s
         assert response.json()["status"] == "confirmed"
 
     petition_counts_update_task.delay()
-    wait_until(lambda: Petition.objects.get(pk=open_petition.pk).signature_count == 2)
+    wait_until(lambda: Petition.objects.get(pk=open_petition.pk).signature_count == 2, timeout=WORKER_TIMEOUT)
 
     assert counted_total(api_client, open_petition) == 2
     signers = api_client.get(f"/api/v1/petitions/{open_petition.slug}/recent-signers/").json()
@@ -89,11 +92,13 @@ def test_repeated_signing_keeps_one_row_and_caps_the_mails(
     for email in ["Max.Muster@example.org", "max.muster+petition@example.org", "MAX.MUSTER@EXAMPLE.ORG"]:
         assert api_client.post(url, sign_payload(email=email), format="json").status_code == 202
 
-    smtp_server.wait_for("max.muster@example.org")
+    smtp_server.wait_for("max.muster@example.org", timeout=WORKER_TIMEOUT)
     assert Signature.objects.filter(petition=open_petition).count() == 1
     # Within the resend interval the repeats write no further mail.
     assert OutgoingEmail.objects.filter(kind="petitions-signature-confirm").count() == 1
-    wait_until(lambda: OutgoingEmail.objects.get().status == OutgoingEmail.Status.SENT)
+    wait_until(
+        lambda: OutgoingEmail.objects.get().status == OutgoingEmail.Status.SENT, timeout=WORKER_TIMEOUT
+    )
     assert len(smtp_server.to("max.muster@example.org")) == 1
 
 
@@ -145,8 +150,10 @@ def test_fifty_concurrent_identical_signings_make_one_row_and_one_mail(
     assert {body for _, body in results} == {b'{"status":"pending_confirmation"}'}
     assert Signature.objects.filter(petition=open_petition).count() == 1
     assert OutgoingEmail.objects.count() == 1
-    smtp_server.wait_for("crowd@example.org")
-    wait_until(lambda: OutgoingEmail.objects.get().status == OutgoingEmail.Status.SENT)
+    smtp_server.wait_for("crowd@example.org", timeout=WORKER_TIMEOUT)
+    wait_until(
+        lambda: OutgoingEmail.objects.get().status == OutgoingEmail.Status.SENT, timeout=WORKER_TIMEOUT
+    )
     assert len(smtp_server.to("crowd@example.org")) == 1
 
 
@@ -168,7 +175,7 @@ def test_signing_works_with_redis_down_and_the_sweeper_sends_the_mail_later(
     # Redis is back: the beat's sweeper re-enqueues the waiting row.
     with override_settings(OUTBOX_REQUEUE_AFTER_SECONDS=0):
         outgoing_email_sweep()
-    [mail] = smtp_server.wait_for("offline@example.org")
+    [mail] = smtp_server.wait_for("offline@example.org", timeout=WORKER_TIMEOUT)
     assert mail_link_token(mail, "confirm")
 
 
@@ -184,9 +191,10 @@ def test_the_worker_flags_an_ip_burst_silently(api_client, celery_worker, smtp_s
     assert len({r.content for r in responses}) == 1
 
     # Every signer still gets the mail (flagging is silent); the checks ran in the worker.
-    smtp_server.wait_for("burst11@example.org")
+    smtp_server.wait_for("burst11@example.org", timeout=WORKER_TIMEOUT)
     wait_until(
-        lambda: not Signature.objects.filter(petition=open_petition, fraud_checked_at__isnull=True).exists()
+        lambda: not Signature.objects.filter(petition=open_petition, fraud_checked_at__isnull=True).exists(),
+        timeout=WORKER_TIMEOUT,
     )
     flagged = Signature.objects.filter(petition=open_petition, is_flagged=True)
     # The default burst limit is 10 per minute per IP and petition.
@@ -202,10 +210,10 @@ def test_withdraw_from_the_mail_erases_data_and_the_next_pass_subtracts(
         sign_payload(email="leave@example.org"),
         format="json",
     )
-    [mail] = smtp_server.wait_for("leave@example.org")
+    [mail] = smtp_server.wait_for("leave@example.org", timeout=WORKER_TIMEOUT)
     api_client.post("/api/v1/signatures/confirm/", {"token": mail_link_token(mail, "confirm")}, format="json")
     petition_counts_update_task.delay()
-    wait_until(lambda: Petition.objects.get(pk=open_petition.pk).signature_count == 1)
+    wait_until(lambda: Petition.objects.get(pk=open_petition.pk).signature_count == 1, timeout=WORKER_TIMEOUT)
 
     response = api_client.post(
         "/api/v1/signatures/withdraw/", {"token": mail_link_token(mail, "withdraw")}, format="json"
@@ -217,7 +225,7 @@ def test_withdraw_from_the_mail_erases_data_and_the_next_pass_subtracts(
     assert not OutgoingEmail.objects.filter(to_email__icontains="leave").exists()
 
     petition_counts_update_task.delay()
-    wait_until(lambda: Petition.objects.get(pk=open_petition.pk).signature_count == 0)
+    wait_until(lambda: Petition.objects.get(pk=open_petition.pk).signature_count == 0, timeout=WORKER_TIMEOUT)
     assert counted_total(api_client, open_petition) == 0
 
 
@@ -233,7 +241,7 @@ def test_a_milestone_mails_staff_once(celery_worker, smtp_server, open_petition,
     petition_counts_update()
     petition_counts_update()
 
-    [mail] = smtp_server.wait_for("campaign-staff@example.org")
+    [mail] = smtp_server.wait_for("campaign-staff@example.org", timeout=WORKER_TIMEOUT)
     assert "Meilenstein erreicht: 2 Unterschriften" in mail["Subject"]
     assert Milestone.objects.get().reached_at is not None
     assert OutgoingEmail.objects.filter(kind="petitions-milestone-reached").count() == 1
