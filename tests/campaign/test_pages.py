@@ -62,6 +62,8 @@ def test_it_serves_the_landing_page_in_german_and_english_under_a_strict_csp(
     # No inline script or style attribute: the policy above would block them.
     assert not re.search(r"<script>|<script [^>]*>[^<]", german.content.decode())
     assert " style=" not in german.content.decode()
+    # The donation progress is a number the browser understands, also on the German page.
+    assert re.search(r'<progress max="100" value="\d+(\.\d+)?"', german.content.decode())
 
 
 def test_it_states_the_widget_size_in_the_readme() -> None:
