@@ -293,7 +293,8 @@
       method: method,
       mode: "cors",
       credentials: "omit",
-      headers: { Accept: "application/json" },
+      // A CORS-safelisted header: the API answers its messages in the widget's language.
+      headers: { Accept: "application/json", "Accept-Language": this.lang },
     };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
@@ -679,8 +680,18 @@
         payload.altcha = await this.altchaStart();
       }
       this.submitting(form, true, t.sending);
-      var result = await this.request("POST", "/api/v1/petitions/" + encodeURIComponent(this.slug) + "/signatures/", payload);
+      var path = "/api/v1/petitions/" + encodeURIComponent(this.slug) + "/signatures/";
+      var result = await this.request("POST", path, payload);
       this.altchaPromise = null; // a challenge is good for one submission
+      var fields = (result.data && result.data.fields) || {};
+      if (payload.altcha && result.status === 400 && Object.keys(fields).join() === "altcha") {
+        // The challenge expired while the form was filled in: solve a fresh one, once.
+        this.submitting(form, true, t.solving);
+        payload.altcha = await this.altchaStart();
+        this.submitting(form, true, t.sending);
+        result = await this.request("POST", path, payload);
+        this.altchaPromise = null;
+      }
       if (result.ok) {
         this.signer = { first_name: values.first_name, last_name: values.last_name, email: values.email,
           postcode: values.postcode, city: values.city, country: values.country };
