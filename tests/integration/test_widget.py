@@ -133,6 +133,8 @@ def test_it_shows_the_api_field_errors_next_to_the_fields_and_stores_nothing(
     assert page.evaluate("document.activeElement.name") == "email"
     summary = widget(page).locator(".cw-form-error")
     assert "E-Mail-Adresse" in summary.text_content() and "Postleitzahl" in summary.text_content()
+    live = widget(page).locator("[aria-live=polite]")
+    page.wait_for_function("el => el.textContent.includes('Postleitzahl')", arg=live.element_handle())
     assert Signature.objects.count() == 0
 
     # The page's own checks: a missing consent is reported without asking the API.
@@ -258,3 +260,21 @@ def test_it_refuses_a_forged_altcha_solution(
     widget(page).get_by_role("button", name="Unterschreiben").click()
     widget(page).locator(".cw-form-error").wait_for()
     assert not Signature.objects.filter(petition=petition, is_flagged=False).exists()
+
+
+def test_it_shows_the_count_but_no_form_when_the_petition_is_closed(
+    host_site: Any, live_server: Any, page: Any, petition: Any
+) -> None:
+    from petitions.models import Petition
+    from petitions.selectors import petition_count_cache_clear
+
+    petition.status = Petition.Status.CLOSED
+    petition.offline_count = 42
+    petition.save(update_fields=["status", "offline_count"])
+    petition_count_cache_clear()
+    page.goto(host_site.widget_page(api=live_server.url, petition=petition.slug, lang="en"))
+    alert = widget(page).get_by_role("alert")
+    alert.wait_for()
+    assert "no longer accepts signatures" in alert.text_content()
+    assert widget(page).locator(".cw-count-number").text_content() == "42"
+    assert widget(page).locator("form").count() == 0
