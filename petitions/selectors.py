@@ -18,6 +18,7 @@ from campaign.models import Campaign
 from petitions.models import Petition, Signature
 
 _cache: dict[tuple[str, str], tuple[float, Any]] = {}
+_CACHE_MAX_ENTRIES = 2000
 
 
 def _cached(kind: str, key: str, ttl: float, load: Any) -> Any:
@@ -26,6 +27,9 @@ def _cached(kind: str, key: str, ttl: float, load: Any) -> Any:
     if hit is not None and hit[0] > now:
         return hit[1]
     value = load()
+    if len(_cache) >= _CACHE_MAX_ENTRIES:
+        # Requests for made-up slugs must not grow the cache without bound.
+        _cache.clear()
     _cache[(kind, key)] = (now + ttl, value)
     return value
 

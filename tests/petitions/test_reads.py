@@ -143,3 +143,14 @@ def test_the_schema_documents_every_petitions_endpoint(api_client):
         "/api/v1/staff/petitions/{slug}/invalidations/",
     ]:
         assert path in schema
+
+
+def test_made_up_slugs_do_not_grow_the_count_cache_without_bound(api_client, petition, monkeypatch):
+    from petitions import selectors
+
+    monkeypatch.setattr(selectors, "_CACHE_MAX_ENTRIES", 5)
+    for i in range(12):
+        assert api_client.get(f"/api/v1/petitions/made-up-{i}/count/").status_code == 404
+
+    assert len(selectors._cache) <= 5
+    assert api_client.get(f"/api/v1/petitions/{petition.slug}/count/").status_code == 200
