@@ -6,4 +6,4 @@ class PetitionsConfig(AppConfig):
     verbose_name = "Petitions"
 
     def ready(self) -> None:
-        from petitions import emails  # noqa: F401 - registers the mail builders
+        from petitions import checks, emails  # noqa: F401 - registers system checks and mail builders

@@ -58,7 +58,14 @@ def consent_text_hash(text: str) -> str:
 
 @lru_cache(maxsize=8)
 def _blocked_networks(ranges: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(r, strict=False) for r in ranges)
+    networks = []
+    for value in ranges:
+        try:
+            networks.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            # The system check (petitions.checks) reports it; signing must not fail on it.
+            logger.error("PETITIONS_BLOCKED_IP_RANGES: %r is not an IP range; ignored", value)
+    return tuple(networks)
 
 
 def ip_is_blocked(ip: str) -> bool:

@@ -490,3 +490,14 @@ def test_retention_can_be_switched_off(petition, settings):
     SignatureFactory(petition=ended)
 
     assert signatures_retention_apply() == 0
+
+
+def test_a_bad_blocked_ip_range_is_reported_by_the_checks_and_never_breaks_signing(settings):
+    from petitions.checks import petitions_settings_check
+    from petitions.services import ip_is_blocked
+
+    settings.PETITIONS_BLOCKED_IP_RANGES = ["not-a-range", "192.0.2.0/24"]
+
+    assert [e.id for e in petitions_settings_check()] == ["petitions.E001"]
+    assert ip_is_blocked("192.0.2.7")
+    assert not ip_is_blocked("198.51.100.7")
