@@ -432,3 +432,24 @@ def test_field_errors_speak_the_form_language(api_client, petition):
     assert german.json()["fields"]["email"] == ["Bitte geben Sie eine gültige E-Mail-Adresse ein."]
     assert english.json()["fields"]["email"] == ["Enter a valid e-mail address."]
     assert german.json()["message"] == "Die Anfrage enthält ungültige Felder."
+
+
+@pytest.mark.parametrize("endpoint", ["confirm", "withdraw"])
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ('{"token": null}', "application/json", 400),
+        ('{"token": ["a"]}', "application/json", 400),
+        ('{"token": {"a": 1}}', "application/json", 400),
+        ('{"token": 12345}', "application/json", 404),
+        ('{"token": "' + "t" * 500 + '"}', "application/json", 400),
+        ("[]", "application/json", 400),
+        ("{broken", "application/json", 400),
+        ("token=abc", "application/x-www-form-urlencoded", 415),
+    ],
+)
+def test_token_endpoints_answer_bad_input_with_a_4xx(api_client, endpoint, body, content_type, status):
+    response = api_client.post(f"/api/v1/signatures/{endpoint}/", body, content_type=content_type)
+
+    assert response.status_code == status
+    assert response.json()["code"]
