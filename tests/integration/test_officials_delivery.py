@@ -14,6 +14,7 @@ from campaign.models import OutgoingEmail
 from campaign.officials.models import Delivery
 from campaign.officials.services import (
     deliveries_for_milestone_create,
+    deliveries_release,
     deliveries_sync,
     delivery_resend,
 )
@@ -130,3 +131,26 @@ def test_a_worker_killed_mid_delivery_leaves_it_for_review_and_never_resends_by_
     smtp_server.wait_for(official.email)
     wait_until(lambda: _synced_status(delivery.pk) == Delivery.Status.SENT)
     assert len(smtp_server.to(official.email)) == 1
+
+
+def test_the_hourly_cap_holds_mails_back_until_a_later_run(
+    celery_worker, smtp_server, regions, make_petition, sign, make_official, make_plan, make_milestone
+):
+    petition = make_petition()
+    officials = [make_official() for _ in range(3)]
+    make_plan(petition, officials, milestones=[1], hourly_cap=2)
+    make_milestone(petition, 1)
+    sign(petition)
+
+    petition_counts_update()
+
+    wait_until(lambda: sum(1 for o in officials if smtp_server.to(o.email)) == 2)
+    (held,) = [o for o in officials if not smtp_server.to(o.email)]
+    time.sleep(1)
+    assert smtp_server.to(held.email) == []  # over the cap: still scheduled
+    assert Delivery.objects.get(official=held).status == Delivery.Status.SCHEDULED
+
+    deliveries_release(now=timezone.now() + timedelta(minutes=61))  # the next hour's run
+
+    smtp_server.wait_for(held.email)
+    assert all(len(smtp_server.to(o.email)) == 1 for o in officials)

@@ -110,3 +110,21 @@ def test_one_batch_may_hold_the_same_region_in_several_spellings_and_signs(regio
     assert region_totals_apply(changes=changes) == 2
 
     assert _totals(petition) == {f"c:{regions[75].pk}": 2, "f:AT": 1}
+
+
+def test_the_recount_command_re_attributes_after_a_new_mapping(regions, petition, sign):
+    import io
+
+    from django.core.management import call_command
+
+    from campaign.officials.models import PostcodeArea
+
+    sign(petition, postcode="99999")
+    petition_counts_update()
+    PostcodeArea.objects.create(country="DE", postcode="99999", constituency=regions[21], share=1)
+    out = io.StringIO()
+
+    call_command("recount_regions", stdout=out)
+
+    assert "recount done" in out.getvalue()
+    assert _totals(petition) == {f"c:{regions[21].pk}": 1}
