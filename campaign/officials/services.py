@@ -590,6 +590,10 @@ def _campaign_deliveries_release(*, campaign_id: int, now: datetime) -> int:
     released_last_hour = Delivery.objects.filter(
         campaign_id=campaign_id, released_at__gt=now - timedelta(hours=1), released_at__lte=now
     ).count()
+    # An official deactivated while their mail waited for the cap does not get it.
+    Delivery.objects.filter(
+        campaign_id=campaign_id, status=Delivery.Status.SCHEDULED, official__active=False
+    ).update(status=Delivery.Status.CANCELED, updated_at=now)
     room = cap - released_last_hour
     if room <= 0:
         return 0

@@ -247,3 +247,22 @@ def test_a_plan_without_a_complete_schedule_is_rejected_by_the_database(petition
 
     with pytest.raises(IntegrityError), transaction.atomic():
         DeliveryPlan.objects.create(petition=petition, name="halb", schedule_weekday=0)
+
+
+def test_a_waiting_delivery_to_an_official_deactivated_meanwhile_is_canceled(
+    regions, petition, sign, make_official, make_plan, make_milestone
+):
+    first, second = make_official(), make_official()
+    make_plan(petition, [first, second], milestones=[1], hourly_cap=1)
+    make_milestone(petition, 1)
+    sign(petition)
+    petition_counts_update()
+    waiting = Delivery.objects.get(status=Delivery.Status.SCHEDULED)
+    waiting.official.active = False
+    waiting.official.save(update_fields=["active"])
+
+    assert deliveries_release(now=datetime.now(UTC) + timedelta(hours=2)) == 0
+
+    waiting.refresh_from_db()
+    assert waiting.status == Delivery.Status.CANCELED
+    assert OutgoingEmail.objects.filter(subject_id=waiting.pk).count() == 0
