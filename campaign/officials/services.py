@@ -548,6 +548,7 @@ def _plan_period_run(*, plan_id: int, now: datetime) -> int:
             previous = (
                 Delivery.objects.filter(official=official, petition=petition, trigger__startswith="period:")
                 .exclude(trigger=trigger)
+                .exclude(status__in=[Delivery.Status.CANCELED, Delivery.Status.FAILED])  # never arrived
                 .order_by("-created_at", "-pk")
                 .values_list("totals", flat=True)
                 .first()
