@@ -61,3 +61,26 @@ def test_it_renders_each_mail_in_both_languages(kind, locale, settings):
     if kind == "donation_thanks":
         # Text mail: a name is not HTML-escaped.
         assert "Zoë & Jürgen" in message.body
+
+
+def test_the_thank_you_has_an_html_part_that_escapes_names():
+    context = {
+        **CONTEXTS["donation_thanks"],
+        "first_name": "<b>Zoë</b>",
+        "is_sepa": True,
+        "interval": "month",
+        "mandate_id": None,
+        "mandate_reference": "REF123",
+        "monthly_day": 5,
+        "next_charge_on": "2027-01-05",
+    }
+    email = OutgoingEmail.objects.create(
+        kind="donation_thanks", to_email="d@example.org", locale="de", context=context
+    )
+
+    message = email_render(email)
+
+    (html, mimetype) = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert "&lt;b&gt;Zoë&lt;/b&gt;" in html and "<b>Zoë</b>" not in html
+    assert "REF123" in html and "DE98ZZZ09999999999" in html
