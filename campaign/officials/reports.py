@@ -210,8 +210,6 @@ def _chart(pdf: FPDF, days: list[tuple[date, int]], text: dict[str, str], locale
         _line(pdf, text["no_data"])
         return
     height, width = 45.0, pdf.epw - 14
-    if pdf.get_y() + height + 14 > pdf.h - pdf.b_margin:
-        pdf.add_page()
     left, top = pdf.l_margin + 14, pdf.get_y() + 2
     peak = max(n for _, n in days) or 1
     pdf.set_draw_color(120, 120, 120)
@@ -329,6 +327,8 @@ def handover_report_render(
         _heading(pdf, text["text"])
         _line(pdf, body)
 
+    if pdf.get_y() + 75 > pdf.h - pdf.b_margin:
+        pdf.add_page()  # keep the chart's heading with the chart
     _heading(pdf, text["chart"])
     _chart(pdf, signatures_per_day(petition_id=petition.pk), text, locale)
 
