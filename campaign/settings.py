@@ -351,6 +351,8 @@ STRIPE_RECONCILE_DAYS = env_int("STRIPE_RECONCILE_DAYS", 3)
 STRIPE_EVENT_REQUEUE_AFTER_SECONDS = env_int("STRIPE_EVENT_REQUEUE_AFTER_SECONDS", 300)
 # Processed webhook bodies (they hold personal data) are blanked after this many days.
 STRIPE_EVENT_PAYLOAD_RETENTION_DAYS = env_int("STRIPE_EVENT_PAYLOAD_RETENTION_DAYS", 30)
+# Donors who never completed a gift are anonymised after this many days.
+DONATION_ABANDONED_RETENTION_DAYS = env_int("DONATION_ABANDONED_RETENTION_DAYS", 30)
 
 # Charge the monthly gifts that are due (hourly; each mandate is charged once per month).
 CELERY_BEAT_SCHEDULE["donations-mandates-charge"] = {
@@ -365,6 +367,11 @@ CELERY_BEAT_SCHEDULE["donations-stripe-events-sweep"] = {
 # Repair donations whose webhook never arrived, from Stripe's list of PaymentIntents.
 CELERY_BEAT_SCHEDULE["donations-reconcile"] = {
     "task": "donations.payments_reconcile",
+    "schedule": 24 * 3600.0,
+}
+# Erase the personal data of donors who never completed a gift.
+CELERY_BEAT_SCHEDULE["donations-abandoned-purge"] = {
+    "task": "donations.donors_abandoned_purge",
     "schedule": 24 * 3600.0,
 }
 # In January: the collective receipts (Sammelbestätigung) for the previous year (daily check,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 
 from donations.models import Donation, Donor, Mandate, Receipt, StripeEvent
@@ -10,6 +12,15 @@ class DonorAdmin(admin.ModelAdmin):
     list_display = ["id", "first_name", "last_name", "email", "city", "anonymised_at", "created_at"]
     search_fields = ["email_normalized", "last_name"]
     readonly_fields = ["email_normalized", "anonymised_at", "created_at", "updated_at"]
+    actions = ["anonymise"]
+
+    @admin.action(description="Erase personal data (erasure request) and stop monthly gifts")
+    def anonymise(self, request: Any, queryset: Any) -> None:
+        from donations.services import donor_anonymise
+
+        for donor_id in queryset.values_list("pk", flat=True):
+            donor_anonymise(donor_id=donor_id)
+        self.message_user(request, f"{queryset.count()} donor(s) anonymised.")
 
 
 @admin.register(Donation)

@@ -683,6 +683,31 @@ def donor_anonymise(*, donor_id: int) -> None:
     logger.info("donor %s anonymised", donor_id)
 
 
+def donors_abandoned_purge(*, now: Any = None) -> int:
+    """Erases the personal data of donors who never gave: every gift of theirs was abandoned
+    (never charged, failed or canceled) and the newest is older than the retention period.
+    Nothing else needs these data."""
+    from django.db.models import Exists, Max, OuterRef
+
+    now = now or timezone.now()
+    before = now - timedelta(days=settings.DONATION_ABANDONED_RETENTION_DAYS)
+    unpaid = [S.CREATED, S.REQUIRES_ACTION, S.FAILED, S.CANCELED]
+    paid = Donation.objects.filter(donor=OuterRef("pk")).exclude(status__in=unpaid)
+    donor_ids = list(
+        Donor.objects.filter(anonymised_at__isnull=True, donations__isnull=False)
+        .annotate(last_gift=Max("donations__created_at"))
+        .filter(last_gift__lt=before)
+        .exclude(Exists(paid))
+        .exclude(mandates__status__in=[Mandate.Status.ACTIVE, Mandate.Status.PAUSED])
+        .values_list("pk", flat=True)[:5000]
+    )
+    for donor_id in donor_ids:
+        donor_anonymise(donor_id=donor_id)
+    if donor_ids:
+        logger.info("abandoned donations: %d donors anonymised", len(donor_ids))
+    return len(donor_ids)
+
+
 # --- Demo ------------------------------------------------------------------------------------
 
 

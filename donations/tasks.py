@@ -79,3 +79,10 @@ def annual_receipts_issue_task(today: str | None = None, force_year: int | None 
     if force_year is None and day.month != 1:
         return 0
     return annual_receipts_issue(year=force_year or day.year - 1)
+
+
+@shared_task(name="donations.donors_abandoned_purge")
+def donors_abandoned_purge_task(**kwargs: Any) -> int:
+    from donations.services import donors_abandoned_purge
+
+    return donors_abandoned_purge()

@@ -152,3 +152,24 @@ def test_it_anonymises_a_donor_and_stops_their_monthly_gifts(campaign):
     assert (donor.email, donor.first_name, donor.city) == ("", "", "")
     assert donor.anonymised_at is not None
     assert campaign_donation_totals_get(campaign=campaign)["raised_amount"] == 5000
+
+
+def test_it_erases_donors_who_never_gave_after_the_retention_period(campaign, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.DONATION_ABANDONED_RETENTION_DAYS = 30
+    abandoned = make_donation(campaign, "abandoned@example.org", 5000, "created")
+    failed = make_donation(campaign, "failed@example.org", 5000, "failed")
+    paid = make_donation(campaign, "paid@example.org", 5000, "succeeded")
+    make_donation(campaign, "paid@example.org", 5000, "created")  # a second, abandoned try
+    from donations.services import donors_abandoned_purge
+
+    assert donors_abandoned_purge(now=timezone.now() + timedelta(days=29)) == 0
+    assert donors_abandoned_purge(now=timezone.now() + timedelta(days=31)) == 2
+
+    assert Donor.objects.get(pk=abandoned.donor_id).email == ""
+    assert Donor.objects.get(pk=failed.donor_id).email == ""
+    assert Donor.objects.get(pk=paid.donor_id).email == "paid@example.org"
+    assert donors_abandoned_purge(now=timezone.now() + timedelta(days=31)) == 0
