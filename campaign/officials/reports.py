@@ -27,6 +27,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
 
 from campaign.officials.models import Constituency
 from campaign.officials.selectors import constituency_totals_get, region_totals_by_state
@@ -200,7 +201,7 @@ def _heading(pdf: FPDF, text: str) -> None:
 
 def _line(pdf: FPDF, text: str, *, bold: bool = False, size: float = 10) -> None:
     pdf.set_font(FONT_FAMILY, "B" if bold else "", size)
-    pdf.multi_cell(0, 5.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 5.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
     pdf.set_font(FONT_FAMILY, "", 10)
 
 
@@ -234,6 +235,7 @@ def _chart(pdf: FPDF, days: list[tuple[date, int]], text: dict[str, str], locale
     pdf.cell(width / 2, 4, days[-1][0].strftime(fmt), align="R")
     pdf.set_xy(pdf.l_margin, top + height + 7)
     pdf.set_font(FONT_FAMILY, "", 10)
+    pdf.set_fill_color(255, 255, 255)  # tables drawn later fill with the current colour
 
 
 def _table(pdf: FPDF, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
@@ -243,6 +245,10 @@ def _table(pdf: FPDF, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> N
         text_align=("LEFT",) + ("RIGHT",) * (len(header) - 1),
         line_height=5.5,
         first_row_as_headings=True,
+        headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
+        cell_fill_color=(250, 250, 250),
+        cell_fill_mode="ROWS",
+        borders_layout="HORIZONTAL_LINES",
     ) as table:
         table.row(header)
         for row in rows:
