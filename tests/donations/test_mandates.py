@@ -246,3 +246,37 @@ def test_the_annual_receipt_job_runs_in_january_for_the_previous_year(campaign):
         assert annual_receipts_issue_task(today="2027-01-10") == 3
         assert annual_receipts_issue_task(today="2027-02-10") == 0
     issue.assert_called_once_with(year=2026)
+
+
+def test_a_monthly_gift_whose_first_charge_fails_never_starts(api_client, campaign, localstripe):
+    from tests.fixtures.localstripe import CARD_DECLINED_ON_CHARGE
+
+    body = donation_start(api_client, campaign.slug, interval="month", amount=1500)
+    localstripe.save_card(body["client_secret"], CARD_DECLINED_ON_CHARGE)
+
+    assert donation_complete(api_client, body["id"]).json()["status"] == "failed"
+
+    mandate = Donation.objects.get(public_id=body["id"]).mandate
+    assert mandate.status == Mandate.Status.CANCELED
+    assert charge_due(timezone.localdate() + timedelta(days=40)) == []
+    assert OutgoingEmail.objects.filter(kind="donation_thanks").count() == 0
+
+
+def test_an_off_session_charge_that_wants_authentication_counts_as_failed(api_client, campaign, localstripe):
+    from tests.fixtures.localstripe import CARD_3DS
+
+    body = donation_start(api_client, campaign.slug, interval="month", amount=1500)
+    localstripe.save_card(body["client_secret"], CARD_3DS)
+    client_secret = donation_complete(api_client, body["id"]).json()["client_secret"]
+    localstripe.authenticate(client_secret)
+    assert donation_complete(api_client, body["id"]).json()["status"] == "succeeded"
+    mandate = Donation.objects.get(public_id=body["id"]).mandate
+    assert mandate.status == Mandate.Status.ACTIVE
+
+    # localstripe asks for 3-D Secure on every charge of this card; off-session nobody can.
+    assert charge_due(mandate.next_charge_on) == ["failed"]
+
+    mandate.refresh_from_db()
+    assert mandate.failure_count == 1
+    failed = Donation.objects.filter(mandate=mandate, status="failed").get()
+    assert failed.failure_code == "authentication_required"
