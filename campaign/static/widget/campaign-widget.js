@@ -45,6 +45,7 @@
       load_failed: "Das Formular konnte nicht geladen werden.",
       cors: "Diese Website ist nicht für die Kampagne freigeschaltet, daher kann hier nicht unterschrieben werden.",
       offline: "Keine Verbindung. Bitte prüfen Sie Ihre Internetverbindung und versuchen Sie es erneut.",
+      retry: "Bitte versuchen Sie es gleich noch einmal.",
       send_failed: "Ihre Angaben konnten nicht gesendet werden.",
       throttled: "Zu viele Versuche in kurzer Zeit. Bitte versuchen Sie es in einer Minute erneut.",
       server_error: "Ein Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.",
@@ -107,6 +108,7 @@
       load_failed: "The form could not be loaded.",
       cors: "This website is not enabled for the campaign, so signing is not possible here.",
       offline: "No connection. Please check your internet connection and try again.",
+      retry: "Please try again in a moment.",
       send_failed: "Your details could not be sent.",
       throttled: "Too many attempts in a short time. Please try again in a minute.",
       server_error: "Something went wrong. Please try again later.",
@@ -308,8 +310,10 @@
   };
 
   // A fetch that never reached a response: offline, or the API refused this origin (CORS).
+  // Once the petition has loaded, CORS is known to work and a failure is a lost connection.
   Widget.prototype.networkMessage = function () {
-    return navigator.onLine === false ? this.t.offline : this.t.cors;
+    if (navigator.onLine === false) return this.t.offline;
+    return this.petition ? this.t.retry : this.t.cors;
   };
 
   Widget.prototype.announce = function (text) {
@@ -762,11 +766,14 @@
     var self = this;
     var box = this.donateBox;
     var loaded;
+    if (this.donateRendering) return;
+    this.donateRendering = true;
     try {
       loaded = await this.loadConfig();
     } catch (error) {
       box.textContent = "";
       box.appendChild(h("p", { className: "cw-form-error", role: "alert", text: t.payment_unavailable }));
+      this.donateRendering = false;
       return;
     }
     this.config = loaded.config;
@@ -919,7 +926,8 @@
   Widget.prototype.stripe = async function () {
     if (!this.stripeInstance) {
       var url = this.el.dataset.stripeJs || this.config.stripe_js_url || "https://js.stripe.com/v3/";
-      await loadScript(url);
+      // Stripe.js must be on the page once; the host page may have loaded it already.
+      if (!window.Stripe) await loadScript(url);
       this.stripeInstance = window.Stripe(this.el.dataset.stripeKey || this.config.stripe_publishable_key);
     }
     return this.stripeInstance;
