@@ -24,6 +24,7 @@ from campaign.officials.services import (
     constituencies_import,
     csv_rows_read,
     delivery_cancel,
+    delivery_plan_recipients,
     delivery_resend,
     officials_import,
     postcode_areas_import,
@@ -140,15 +141,16 @@ class DeliveryPlanAdmin(admin.ModelAdmin):
         "parliament",
         "milestones",
         "schedule",
+        "recipients",
         "include_names",
         "hourly_cap",
     ]
     list_filter = ["active", "include_names", "petition"]
     filter_horizontal = ["officials"]
-    readonly_fields = ["last_period", "created_at", "updated_at"]
+    readonly_fields = ["recipients", "last_period", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["petition", "name", "active"]}),
-        ("Recipients", {"fields": ["officials", "parliament"]}),
+        ("Recipients", {"fields": ["officials", "parliament", "recipients"]}),
         ("Milestones", {"fields": ["milestones"]}),
         (
             "Weekly schedule",
@@ -172,6 +174,10 @@ class DeliveryPlanAdmin(admin.ModelAdmin):
         ),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    @admin.display(description="recipients (active)")
+    def recipients(self, plan: DeliveryPlan) -> int:
+        return delivery_plan_recipients(plan=plan).count() if plan.pk else 0
 
     @admin.display(description="schedule")
     def schedule(self, plan: DeliveryPlan) -> str:

@@ -40,6 +40,9 @@ def test_every_officials_admin_page_opens(admin_browser, needs_review):
     assert page.status_code == 200
     assert "Berlin-Mitte" in page.content.decode()  # the totals as sent, constituency included
     assert admin_browser.get("/admin/officials/deliveryplan/add/").status_code == 200
+    plan_page = admin_browser.get(f"/admin/officials/deliveryplan/{needs_review.plan_id}/change/")
+    assert plan_page.status_code == 200
+    assert "recipients (active)" in plan_page.content.decode().lower()
 
 
 def test_staff_import_officials_from_csv_in_the_admin(admin_browser, regions):
