@@ -278,3 +278,16 @@ def test_it_shows_the_count_but_no_form_when_the_petition_is_closed(
     assert "no longer accepts signatures" in alert.text_content()
     assert widget(page).locator(".cw-count-number").text_content() == "42"
     assert widget(page).locator("form").count() == 0
+
+
+def test_it_takes_its_colours_from_css_custom_properties_of_the_host_page(
+    host_site: Any, live_server: Any, page: Any, petition: Any
+) -> None:
+    page.goto(host_site.widget_page(api=live_server.url, petition=petition.slug))
+    button = widget(page).get_by_role("button", name="Unterschreiben")
+    button.wait_for()
+    assert button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(179, 18, 58)"  # the default
+    # Set on an ancestor, after the widget's own stylesheet has loaded.
+    page.add_style_tag(content="body { --cw-accent: rgb(0, 85, 170); --cw-radius: 0px; }")
+    assert button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(0, 85, 170)"
+    assert button.evaluate("el => getComputedStyle(el).borderTopLeftRadius") == "0px"
