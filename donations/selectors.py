@@ -128,3 +128,40 @@ def donation_export_rows(*, campaign: Campaign | None = None, status: str = "") 
             receipt_status or "",
             *utm,
         ]
+
+
+def donation_summary_get(*, campaign: Campaign) -> dict[str, Any]:
+    """Staff figures of a campaign: settled money (cents, net of refunds) by day (project time
+    zone), by source (utm_source) and by method, and the monthly gifts running."""
+    from django.db.models.functions import TruncDate
+
+    from donations.models import Mandate
+
+    counted = Donation.objects.filter(campaign=campaign, status__in=Donation.COUNTED_STATUSES)
+    net = Sum(F("amount") - Least(F("amount_refunded"), F("amount")))
+
+    def grouped(key: Any, name: str) -> list[dict[str, Any]]:
+        rows = counted.annotate(key=key).values("key").annotate(amount=net, count=Count("pk")).order_by("key")
+        return [{name: row["key"], "amount": row["amount"] or 0, "count": row["count"]} for row in rows]
+
+    totals = campaign_donation_totals_get(campaign=campaign)
+    fees = counted.aggregate(stripe_fees=Sum("stripe_fee"), covered_fees=Sum("fee_amount"), count=Count("pk"))
+    mandates = Mandate.objects.filter(campaign=campaign, status=Mandate.Status.ACTIVE).aggregate(
+        count=Count("pk"), monthly_amount=Sum("amount")
+    )
+    return {
+        "raised_amount": totals["raised_amount"],
+        "donor_count": totals["donor_count"],
+        "donation_count": fees["count"] or 0,
+        "covered_fees": fees["covered_fees"] or 0,
+        "stripe_fees": fees["stripe_fees"] or 0,
+        "by_day": [
+            {**row, "day": row["day"].isoformat()}
+            for row in grouped(TruncDate("succeeded_at"), "day")
+            if row["day"]
+        ],
+        "by_source": grouped(F("utm_source"), "source"),
+        "by_method": grouped(F("method"), "method"),
+        "active_mandates": mandates["count"] or 0,
+        "monthly_amount": mandates["monthly_amount"] or 0,
+    }

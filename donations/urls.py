@@ -12,6 +12,7 @@ urlpatterns = [
         "donations/<uuid:public_id>/complete/", views.DonationCompleteView.as_view(), name="donation-complete"
     ),
     path("stripe/webhook/", views.StripeWebhookView.as_view(), name="stripe-webhook"),
+    path("staff/donations/summary/", views.StaffDonationSummaryView.as_view(), name="staff-donation-summary"),
     path(
         "staff/donations/export.csv",
         views.StaffDonationExportView.as_view(export_format="csv"),

@@ -111,6 +111,24 @@ class StripeWebhookView(PublicAPIView):
         return Response({"status": "received" if created else "duplicate"})
 
 
+class StaffDonationSummaryView(APIView):
+    """Staff figures of a campaign's donations: totals, by day, by source, by method."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("campaign", str, required=True)], responses=OpenApiTypes.OBJECT
+    )
+    def get(self, request: Request) -> Response:
+        from campaign.models import Campaign
+
+        slug = request.query_params.get("campaign", "")
+        campaign = Campaign.objects.filter(slug=slug).first() if slug else None
+        if campaign is None:
+            raise ApplicationError("Unknown campaign.", fields={"campaign": ["Unknown campaign."]})
+        return Response(selectors.donation_summary_get(campaign=campaign))
+
+
 class StaffDonationExportView(APIView):
     """Staff export of donations (CSV or XLSX), streamed, formula-safe, logged in ExportLog."""
 

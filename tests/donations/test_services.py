@@ -173,3 +173,49 @@ def test_it_erases_donors_who_never_gave_after_the_retention_period(campaign, se
     assert Donor.objects.get(pk=failed.donor_id).email == ""
     assert Donor.objects.get(pk=paid.donor_id).email == "paid@example.org"
     assert donors_abandoned_purge(now=timezone.now() + timedelta(days=31)) == 0
+
+
+def test_staff_see_totals_by_day_source_and_method(staff_client, api_client, campaign):
+    from django.utils import timezone
+
+    from donations.models import Mandate
+
+    today = timezone.now()
+    a = make_donation(campaign, "a@example.org", 5000, "succeeded")
+    b = make_donation(campaign, "b@example.org", 3000, "partially_refunded", refunded=1000)
+    make_donation(campaign, "c@example.org", 9000, "failed")
+    Donation.objects.filter(pk=a.pk).update(utm_source="newsletter", succeeded_at=today, stripe_fee=100)
+    Donation.objects.filter(pk=b.pk).update(utm_source="", succeeded_at=today, method="sepa_debit")
+    Mandate.objects.create(
+        campaign=campaign,
+        donor=a.donor,
+        amount=1500,
+        method="card",
+        status="active",
+        reference="R",
+        stripe_customer_id="cus",
+        stripe_payment_method_id="pm",
+    )
+
+    response = staff_client.get(f"/api/v1/staff/donations/summary/?campaign={campaign.slug}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["raised_amount"], body["donor_count"], body["donation_count"]) == (7000, 2, 2)
+    assert body["stripe_fees"] == 100
+    assert body["by_day"] == [{"day": timezone.localdate(today).isoformat(), "amount": 7000, "count": 2}]
+    assert body["by_source"] == [
+        {"source": "", "amount": 2000, "count": 1},
+        {"source": "newsletter", "amount": 5000, "count": 1},
+    ]
+    assert body["by_method"] == [
+        {"method": "card", "amount": 5000, "count": 1},
+        {"method": "sepa_debit", "amount": 2000, "count": 1},
+    ]
+    assert (body["active_mandates"], body["monthly_amount"]) == (1, 1500)
+    assert api_client.get(f"/api/v1/staff/donations/summary/?campaign={campaign.slug}").status_code in (
+        401,
+        403,
+    )
+    missing = staff_client.get("/api/v1/staff/donations/summary/")
+    assert missing.status_code == 400 and "campaign" in missing.json()["fields"]
