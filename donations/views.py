@@ -97,11 +97,18 @@ class StripeWebhookView(PublicAPIView):
     """Stripe's events. The signature is checked on the raw body: `request.data` is never
     touched, so no parser reads the body first."""
 
+    # Stripe's events can be larger than the public API's body limit; they are read here with
+    # their own cap (and only a valid signature gets them stored).
+    max_body = 1024 * 1024
+
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: WebhookOutputSerializer})
     def post(self, request: Request) -> Response:
+        payload = request._request.read(self.max_body + 1)
+        if len(payload) > self.max_body:
+            raise ApplicationError("The body is too large.", code="request_too_large", status_code=413)
         try:
             _, created = stripe_event_receive(
-                payload=request._request.body, signature=request.headers.get("Stripe-Signature", "")
+                payload=payload, signature=request.headers.get("Stripe-Signature", "")
             )
         except WebhookRejected as exc:
             logger.warning("stripe webhook rejected: %s", exc)

@@ -406,3 +406,13 @@ def test_it_blanks_processed_event_bodies_after_the_retention_period(client, web
     assert processed.payload == ""
     assert (processed.event_id, processed.status) != ("", "")
     assert StripeEvent.objects.get(type="customer.updated").payload != ""
+
+
+def test_it_accepts_an_event_larger_than_the_public_body_limit(client, webhook_secret, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    payload = stripe_event("customer.updated", {"id": "cus_1", "metadata": {"note": "x" * 200_000}})
+
+    response = post_event(client, payload, webhook_secret)
+
+    assert response.status_code == 200
+    assert StripeEvent.objects.get().payload == payload.decode()
