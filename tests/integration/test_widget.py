@@ -54,7 +54,7 @@ def test_it_signs_confirms_by_mail_and_the_count_goes_up_without_a_reload(
         attrs={"data-refresh": "1"},
         query="?utm_source=newsletter&utm_medium=email&utm_campaign=advent",
     )
-    page.goto(url)
+    page.goto(url, referer="https://news.example.org/article")
     counter = widget(page).locator(".cw-count-number")
     page.wait_for_function("document.querySelector('[data-campaign-widget]').dataset.count === '0'")
     assert widget(page).get_by_role("progressbar").get_attribute("aria-valuemax") == "100"
@@ -74,6 +74,7 @@ def test_it_signs_confirms_by_mail_and_the_count_goes_up_without_a_reload(
         "email",
         "advent",
     )
+    assert signature.referrer == "https://news.example.org/article"
     assert signature.consent_version == "2026-11"
     assert signature.locale == "de"
 
