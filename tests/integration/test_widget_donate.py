@@ -35,7 +35,10 @@ def donate_form(page: Any) -> Any:
 def open_donate_step(page: Any, site: Any, live_server: Any, petition: Any, lang: str = "de") -> Any:
     page.goto(
         site.widget_page(
-            api=live_server.url, petition=petition.slug, lang=lang, attrs={"data-step": "donate", "data-show": "counter"}
+            api=live_server.url,
+            petition=petition.slug,
+            lang=lang,
+            attrs={"data-step": "donate", "data-show": "counter"},
         )
     )
     form = donate_form(page)
@@ -191,3 +194,48 @@ def test_it_reports_a_failed_authentication_and_takes_no_money(
     assert "Die Zahlung ist nicht zustande gekommen" in error.text_content()
     assert not donated_events(page)
     assert not Donation.objects.filter(status=Donation.Status.SUCCEEDED).exists()
+
+
+def test_it_completes_a_sepa_gift_with_the_keyboard_only(
+    stripe_site: Any, live_server: Any, page: Any, widget_petition: Any
+) -> None:
+    from donations.models import Donation
+
+    open_donate_step(page, stripe_site, live_server, widget_petition)
+    page.locator("body").focus()
+
+    def focused() -> str:
+        return page.evaluate("document.activeElement && (document.activeElement.name || '')")
+
+    def tab_to(name: str) -> None:
+        for _ in range(30):
+            page.keyboard.press("Tab")
+            if focused() == name:
+                return
+        pytest.fail(f"Tab never reached {name}")
+
+    tab_to("amount_choice")
+    page.keyboard.press("ArrowRight")  # 25 € -> 50 €
+    tab_to("interval")
+    page.keyboard.press("ArrowRight")  # one-off -> monthly
+    tab_to("first_name")
+    page.keyboard.type("Erika")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Mustermann")
+    page.keyboard.press("Tab")
+    page.keyboard.type("erika@example.org")
+    tab_to("payment_method")
+    page.keyboard.press("ArrowRight")  # card -> SEPA Direct Debit
+    page.keyboard.press("Tab")
+    assert focused() == "iban"  # the hidden card fields are skipped
+    page.keyboard.type(IBAN_OK)
+    tab_to("wants_receipt")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.type") == "submit"
+    assert page.evaluate("document.activeElement.textContent") == "50\u00a0€ monatlich spenden"
+    page.keyboard.press("Enter")
+
+    page.get_by_role("heading", name="Vielen Dank für Ihre Spende!").wait_for()
+    assert page.evaluate("document.activeElement.textContent") == "Vielen Dank für Ihre Spende!"
+    donation = Donation.objects.get()
+    assert (donation.amount, donation.method, donation.interval) == (5000, "sepa_debit", "month")
