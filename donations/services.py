@@ -295,6 +295,14 @@ def donation_apply_payment_intent(donation: Donation, payment_intent: stripe_api
     if payment_intent.id and donation.stripe_payment_intent_id not in ("", payment_intent.id):
         # An older attempt (a monthly retry replaced it): its news no longer applies.
         return
+    if (payment_intent.amount, payment_intent.currency) != (donation.total_amount, donation.currency):
+        # Not the charge this donation asked for: never book it as this gift.
+        logger.error("donation %s: payment intent %s does not match the gift", donation.pk, payment_intent.id)
+        return
+    if payment_intent.id and not donation.stripe_payment_intent_id:
+        # The charge was created but our write of its id was lost (a crash): adopt it.
+        donation.stripe_payment_intent_id = payment_intent.id
+        donation.save(update_fields=["stripe_payment_intent_id", "updated_at"])
     if payment_intent.charge_id and not donation.stripe_charge_id:
         donation.stripe_charge_id = payment_intent.charge_id
         donation.save(update_fields=["stripe_charge_id", "updated_at"])
@@ -461,11 +469,8 @@ def donation_lock_by_stripe(
             return found
     if donation_id.isdigit():
         found = queryset.filter(pk=int(donation_id)).first()
-        if found and payment_intent_id and not found.stripe_payment_intent_id:
-            # The charge was created but our write of its id was lost (a crash): adopt it.
-            found.stripe_payment_intent_id = payment_intent_id
-            found.save(update_fields=["stripe_payment_intent_id", "updated_at"])
-        if found and (not payment_intent_id or found.stripe_payment_intent_id == payment_intent_id):
+        # With no charge id of its own, the donation may adopt this one (checked when applied).
+        if found and (not payment_intent_id or found.stripe_payment_intent_id in ("", payment_intent_id)):
             return found
     return None
 

@@ -416,3 +416,32 @@ def test_it_accepts_an_event_larger_than_the_public_body_limit(client, webhook_s
 
     assert response.status_code == 200
     assert StripeEvent.objects.get().payload == payload.decode()
+
+
+def test_it_never_books_a_payment_of_another_amount_as_the_gift(
+    api_client, client, campaign, localstripe, webhook_secret
+):
+    body = donation_start(api_client, campaign.slug, amount=5000)
+    localstripe.save_card(body["client_secret"])
+    donation = Donation.objects.get(public_id=body["id"])
+    # A payment made elsewhere on the account that names our donation in its metadata.
+    other = localstripe.request(
+        "POST",
+        "/v1/payment_intents",
+        amount=100,
+        currency="eur",
+        customer=donation.stripe_customer_id,
+        payment_method="pm_card_visa",
+        confirm=True,
+        metadata={"donation_id": str(donation.pk)},
+    )
+    assert other["status"] == "succeeded"
+
+    deliver(client, webhook_secret, "payment_intent.succeeded", other)
+
+    donation.refresh_from_db()
+    assert (donation.status, donation.stripe_payment_intent_id) == ("created", "")
+    # The donor's own charge still goes through.
+    assert donation_complete(api_client, body["id"]).json()["status"] == "succeeded"
+    donation.refresh_from_db()
+    assert pi_object(localstripe, donation.stripe_payment_intent_id)["amount"] == 5000
