@@ -32,6 +32,20 @@ class DonationAdmin(admin.ModelAdmin):
     raw_id_fields = ["donor", "mandate", "receipt"]
     # Money state comes from Stripe; staff look, they do not edit.
     readonly_fields = [f.name for f in Donation._meta.fields]
+    actions = ["refund"]
+
+    @admin.action(description="Refund in full at Stripe (the status follows from Stripe's event)")
+    def refund(self, request: Any, queryset: Any) -> None:
+        from donations.services import donation_refund
+        from donations.stripe_api import StripeRejected, StripeUnavailable
+
+        done = 0
+        for donation_id in queryset.values_list("pk", flat=True):
+            try:
+                done += donation_refund(donation_id=donation_id)
+            except (StripeRejected, StripeUnavailable) as exc:
+                self.message_user(request, f"Donation {donation_id}: {exc}", level="error")
+        self.message_user(request, f"{done} refund(s) requested.")
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -475,6 +475,18 @@ def donation_lock_by_stripe(
     return None
 
 
+def donation_refund(*, donation_id: int) -> bool:
+    """Staff refund a settled gift in full at Stripe. The state (and voiding the receipt)
+    follows from Stripe's charge.refunded event, like a refund made in the Stripe dashboard."""
+    donation = Donation.objects.filter(pk=donation_id).first()
+    refundable = (S.SUCCEEDED, S.PARTIALLY_REFUNDED)
+    if donation is None or donation.status not in refundable or not donation.stripe_payment_intent_id:
+        return False
+    stripe_api.refund_create(payment_intent_id=donation.stripe_payment_intent_id, donation_id=donation.pk)
+    logger.info("donation %s: refund requested by staff", donation.pk)
+    return True
+
+
 # --- Monthly gifts ---------------------------------------------------------------------------
 
 

@@ -304,6 +304,22 @@ def payment_intent_get(payment_intent_id: str) -> PaymentIntentInfo:
     return payment_intent_from(payment_intent)
 
 
+def refund_create(*, payment_intent_id: str, donation_id: int, amount: int | None = None) -> str:
+    """Refunds a charge (in full unless `amount`); one refund per donation and amount."""
+    params: dict[str, Any] = {
+        "payment_intent": payment_intent_id,
+        "metadata": {"donation_id": str(donation_id)},
+    }
+    if amount is not None:
+        params["amount"] = amount
+    refund = _call(
+        _client().v1.refunds.create,
+        params=params,
+        options={"idempotency_key": f"donation-{donation_id}-refund-{amount or 'full'}"},
+    )
+    return _str(_as_dict(refund), "id")
+
+
 def charge_get(charge_id: str) -> ChargeInfo:
     return charge_from(_call(_client().v1.charges.retrieve, charge_id))
 

@@ -54,3 +54,27 @@ def test_the_admin_lists_and_shows_every_donations_model(admin_client, campaign)
     ]:
         assert admin_client.get(f"/admin/donations/{name}/").status_code == 200
         assert admin_client.get(f"/admin/donations/{name}/{obj.pk}/change/").status_code == 200
+
+
+def test_staff_refund_a_gift_from_the_admin_and_stripe_confirms_it(
+    admin_client, api_client, client, campaign, localstripe, webhook_secret
+):
+    from tests.donations.helpers import RECEIPT_ADDRESS, donation_complete, donation_start
+    from tests.donations.test_webhooks import charge_object, deliver
+
+    body = donation_start(api_client, campaign.slug, amount=40000, **RECEIPT_ADDRESS)
+    localstripe.save_card(body["client_secret"])
+    donation_complete(api_client, body["id"])
+    donation = Donation.objects.get(public_id=body["id"])
+
+    response = admin_client.post(
+        "/admin/donations/donation/", {"action": "refund", "_selected_action": [donation.pk]}
+    )
+
+    assert response.status_code == 302
+    charge = charge_object(localstripe, donation.stripe_charge_id)
+    assert charge["amount_refunded"] == 40000
+    deliver(client, webhook_secret, "charge.refunded", charge)
+    donation.refresh_from_db()
+    assert donation.status == "refunded"
+    assert donation.receipt.status == Receipt.Status.VOID

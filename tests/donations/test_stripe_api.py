@@ -154,3 +154,14 @@ def test_it_reads_the_sepa_mandate_reference_from_the_mandate_on_real_stripe(set
         )
     client.v1.mandates.retrieve.assert_called_once_with("mandate_1")
     client.v1.payment_methods.retrieve.assert_not_called()
+
+
+def test_a_refund_carries_an_idempotency_key_per_donation_and_amount():
+    client = _fake_client()
+    client.v1.refunds.create.return_value = {"id": "re_1"}
+    with mock.patch.object(stripe_api, "_client", return_value=client):
+        assert stripe_api.refund_create(payment_intent_id="pi_1", donation_id=7) == "re_1"
+        stripe_api.refund_create(payment_intent_id="pi_1", donation_id=7, amount=500)
+
+    keys = [call.kwargs["options"]["idempotency_key"] for call in client.v1.refunds.create.call_args_list]
+    assert keys == ["donation-7-refund-full", "donation-7-refund-500"]
