@@ -84,6 +84,7 @@ KNOWN_FIELDS = frozenset(
 # Control characters have no place in a form field (and break CSV exports and mail headers).
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+WEB_ADDRESS = re.compile(r"://|\bwww\.|\.(com|net|org|de|ru|info|xyz|io)\b|<|>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,10 @@ def _name(data: dict[str, Any], name: str, errors: dict[str, list[str]]) -> str:
         errors[name] = [_("This field is required.")]
     elif value.startswith(FORMULA_PREFIXES):
         errors[name] = [_("Must not start with = + - or @.")]
+    elif WEB_ADDRESS.search(value):
+        # The name is repeated in the confirmation mail: a link there would turn the form into
+        # a way to mail spam to anyone.
+        errors[name] = [_("Must not contain a web address.")]
     return value
 
 
