@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 
 from petitions.models import Invalidation, Milestone, Petition, Signature
+from petitions.validation import email_normalize
 
 
 class MilestoneInline(admin.TabularInline):
@@ -61,6 +62,9 @@ class SignatureAdmin(admin.ModelAdmin):
     ]
     list_filter = ["petition", "status", "is_flagged", "country", "newsletter_consent", "show_name_publicly"]
     search_fields = ["=email", "=email_normalized", "=ip_hash", "email_domain"]
+    search_help_text = (
+        "An e-mail address (any spelling of it: case, +tag, Gmail dots), an IP hash or a mail domain."
+    )
     date_hierarchy = "created_at"
     list_select_related = ["petition"]
     show_full_result_count = False  # a COUNT(*) over a million rows on every page load is slow
@@ -73,6 +77,13 @@ class SignatureAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: Any) -> bool:
         return False  # signatures come only through the signing flow (consent record)
+
+    def get_search_results(self, request: Any, queryset: Any, search_term: str) -> tuple[Any, bool]:
+        term = search_term.strip()
+        if "@" in term and " " not in term:
+            # Find the signature under any spelling of the address, as the dedupe does.
+            return queryset.filter(email_normalized=email_normalize(term)[0]), False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.action(description="Flag selected signatures (they stop counting at the next pass)")
     def flag_selected(self, request: Any, queryset: Any) -> None:

@@ -29,6 +29,8 @@ def test_the_admin_lists_and_searches_signatures(admin_client, petition):
 
     assert listing.status_code == found.status_code == filtered.status_code == 200
     assert found.context["cl"].result_count == 1
+    other_spelling = admin_client.get("/admin/petitions/signature/", {"q": "FindMe+petition@Example.org"})
+    assert other_spelling.context["cl"].result_count == 1
     signature = Signature.objects.get(email="findme@example.org")
     assert admin_client.get(f"/admin/petitions/signature/{signature.pk}/change/").status_code == 200
 
