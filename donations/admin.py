@@ -88,6 +88,38 @@ class ReceiptAdmin(admin.ModelAdmin):
     search_fields = ["number"]
     raw_id_fields = ["donor"]
     readonly_fields = [f.name for f in Receipt._meta.fields]
+    actions = ["send_again"]
+
+    def get_urls(self) -> list:
+        from django.urls import path
+
+        return [
+            path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="donations_receipt_pdf"),
+            *super().get_urls(),
+        ]
+
+    def pdf_view(self, request: Any, pk: int) -> Any:
+        """The receipt as PDF, for staff answering a donor or an auditor."""
+        from django.http import Http404, HttpResponse
+
+        from donations.receipts import receipt_pdf_render
+
+        if not self.has_view_permission(request):
+            raise Http404
+        receipt = Receipt.objects.filter(pk=pk).first()
+        if receipt is None:
+            raise Http404
+        response = HttpResponse(receipt_pdf_render(receipt), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="Zuwendungsbestaetigung-{receipt.number}.pdf"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Send the receipt to the donor again")
+    def send_again(self, request: Any, queryset: Any) -> None:
+        from donations.receipts import receipt_mail_again
+
+        sent = sum(receipt_mail_again(receipt_id=pk) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{sent} receipt(s) queued for sending.")
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -82,6 +82,18 @@ def _receipt_mail(receipt: Receipt, kind: str = "donation_receipt") -> None:
     )
 
 
+def receipt_mail_again(*, receipt_id: int) -> bool:
+    """Sends a valid receipt to the donor again (the PDF is rendered anew when sent)."""
+    receipt = (
+        Receipt.objects.select_related("donor").filter(pk=receipt_id, status=Receipt.Status.ISSUED).first()
+    )
+    if receipt is None or not receipt.donor.email:
+        return False
+    with transaction.atomic():
+        _receipt_mail(receipt)
+    return True
+
+
 def receipt_issue_for_donation(donation: Donation) -> Receipt | None:
     """Issues the receipt of one settled gift (the caller holds the donation's row lock, in a
     transaction). A donation is receipted at most once."""

@@ -78,3 +78,46 @@ def test_staff_refund_a_gift_from_the_admin_and_stripe_confirms_it(
     donation.refresh_from_db()
     assert donation.status == "refunded"
     assert donation.receipt.status == Receipt.Status.VOID
+
+
+def test_staff_download_a_receipt_and_send_it_again(admin_client, campaign):
+    from campaign.models import OutgoingEmail
+
+    donor = Donor.objects.create(email="r@example.org", email_normalized="r@example.org", first_name="R")
+    receipt = Receipt.objects.create(
+        year=2026,
+        sequence=9,
+        number="2026-000009",
+        kind="single",
+        donor=donor,
+        donor_name="R",
+        donor_address="x",
+        amount=50000,
+        donated_on=timezone.localdate(),
+        issued_at=timezone.now(),
+    )
+
+    pdf = admin_client.get(f"/admin/donations/receipt/{receipt.pk}/pdf/")
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+
+    response = admin_client.post(
+        "/admin/donations/receipt/", {"action": "send_again", "_selected_action": [receipt.pk]}
+    )
+    assert response.status_code == 302
+    assert OutgoingEmail.objects.filter(kind="donation_receipt", to_email="r@example.org").count() == 1
+
+
+def test_the_pdf_is_for_staff_only(client, campaign):
+    assert client.get("/admin/donations/receipt/1/pdf/").status_code == 302  # to the login page
+
+
+def test_the_annual_receipts_command_reports_what_it_issued(campaign):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("donations_annual_receipts", "--year", "2025", stdout=out)
+    assert "0 collective receipt(s) issued for 2025." in out.getvalue()
