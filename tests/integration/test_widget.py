@@ -56,7 +56,7 @@ def test_it_signs_confirms_by_mail_and_the_count_goes_up_without_a_reload(
     )
     page.goto(url, referer="https://news.example.org/article")
     counter = widget(page).locator(".cw-count-number")
-    page.wait_for_function("document.querySelector('[data-campaign-widget]').dataset.count === '0'")
+    page.wait_for_function("() => document.querySelector('[data-campaign-widget]').dataset.count === '0'")
     assert widget(page).get_by_role("progressbar").get_attribute("aria-valuemax") == "100"
 
     fill_sign_form(page, email="erika@example.org")
@@ -98,7 +98,7 @@ def test_it_signs_confirms_by_mail_and_the_count_goes_up_without_a_reload(
     assert counter.text_content() == "0"  # confirmed, but not counted before the counter pass
     petition_counts_update()
     page.wait_for_function(
-        "document.querySelector('[data-campaign-widget]').dataset.count === '1'", timeout=60_000
+        "() => document.querySelector('[data-campaign-widget]').dataset.count === '1'", timeout=60_000
     )
     assert counter.text_content() == "1"
     counts = [
@@ -120,7 +120,7 @@ def test_it_shows_the_api_field_errors_next_to_the_fields_and_stores_nothing(
     email = widget(page).get_by_label("E-Mail-Adresse", exact=True)
     postcode = widget(page).get_by_label("Postleitzahl", exact=True)
     page.wait_for_function(
-        "document.querySelector('[data-campaign-widget] input[name=email]').getAttribute('aria-invalid') === 'true'"
+        "() => document.querySelector('[data-campaign-widget] input[name=email]').getAttribute('aria-invalid') === 'true'"
     )
     assert postcode.get_attribute("aria-invalid") == "true"
     assert widget(page).get_by_label("Vorname", exact=True).get_attribute("aria-invalid") is None
@@ -145,7 +145,7 @@ def test_it_shows_the_api_field_errors_next_to_the_fields_and_stores_nothing(
     widget(page).get_by_role("button", name="Unterschreiben").click()
     consent = widget(page).get_by_label(CONSENT_DE, exact=True)
     page.wait_for_function(
-        "document.querySelector('[data-campaign-widget] input[name=privacy_consent]').getAttribute('aria-invalid') === 'true'"
+        "() => document.querySelector('[data-campaign-widget] input[name=privacy_consent]').getAttribute('aria-invalid') === 'true'"
     )
     assert email.get_attribute("aria-invalid") is None
     assert consent.evaluate("el => el === document.activeElement")

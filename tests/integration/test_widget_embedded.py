@@ -151,4 +151,4 @@ def test_make_run_shows_the_landing_page_where_a_supporter_signs_confirms_and_do
     )
 
     page.goto(local_run.base_url + "/")
-    page.wait_for_function("document.querySelector('[data-campaign-widget]').dataset.count === '1'")
+    page.wait_for_function("() => document.querySelector('[data-campaign-widget]').dataset.count === '1'")

@@ -79,7 +79,7 @@ def test_it_shows_the_campaign_the_widget_and_recent_signers_in_german_and_engli
     assert "Anna S." in recent.first.text_content() and "Köln" in recent.first.text_content()
     assert "Verborgen" not in widget.text_content()
     assert page.locator("progress").count() == 1
-    page.wait_for_function("document.querySelector('[data-campaign-widget]').dataset.count === '2'")
+    page.wait_for_function("() => document.querySelector('[data-campaign-widget]').dataset.count === '2'")
     page.screenshot(path=str(screenshot_dir / "landing-de-desktop.png"), full_page=True)
 
     page.get_by_role("link", name="English").click()

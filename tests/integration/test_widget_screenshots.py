@@ -56,7 +56,7 @@ def test_it_writes_screenshots_of_the_widget(
     # The count and the progress towards the next milestone (5,000) are shown.
     assert widget.locator(".cw-count-number").text_content() == ("3.712" if lang == "de" else "3,712")
     assert widget.get_by_role("progressbar").get_attribute("aria-valuemax") == "5000"
-    page.wait_for_function("document.fonts.status === 'loaded'")
+    page.wait_for_function("() => document.fonts.status === 'loaded'")
     # The form fits the screen: nothing sticks out sideways on a phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width_name]
 
