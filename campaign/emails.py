@@ -105,22 +105,40 @@ def _close_connection() -> None:
             connection.close()
 
 
-def email_deliver(message: EmailMultiAlternatives) -> str:
-    """Sends over the reused connection; on a connection error, reconnects once. Returns the
-    Message-ID."""
+class SendOutcomeUnknown(Exception):
+    """The connection broke while the message was being sent: the server may have accepted it."""
+
+
+def _open_live_connection() -> Any:
+    """The kept connection, checked with a NOOP (a server may have closed it meanwhile), or a
+    new one. Nothing has been sent when this fails."""
+    connection = _connection()
+    if getattr(connection, "connection", None) is not None:  # an SMTP backend with a kept socket
+        try:
+            status, _ = connection.connection.noop()
+            if status != 250:
+                raise smtplib.SMTPServerDisconnected(f"NOOP answered {status}")
+        except (smtplib.SMTPException, OSError):
+            _close_connection()
+            connection = _connection()
+    connection.open()
+    return connection
+
+
+def email_deliver(message: EmailMultiAlternatives, *, at_most_once: bool = False) -> str:
+    """Sends over the kept connection and returns the Message-ID. When the connection breaks
+    mid-send, an at-least-once mail is sent again over a new connection (a rare duplicate is
+    acceptable), while an at-most-once mail raises SendOutcomeUnknown (it must not be sent twice)."""
     message_id = message.extra_headers.get("Message-ID") or _make_msgid()
     message.extra_headers["Message-ID"] = message_id
-    connection = _connection()
+    message.connection = _open_live_connection()
     try:
-        connection.open()
-        message.connection = connection
         message.send()
-    except (smtplib.SMTPServerDisconnected, ConnectionError):
-        # A kept connection the server closed meanwhile: reconnect once.
+    except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
         _close_connection()
-        connection = _connection()
-        connection.open()
-        message.connection = connection
+        if at_most_once:
+            raise SendOutcomeUnknown(type(exc).__name__) from exc
+        message.connection = _open_live_connection()
         try:
             message.send()
         except Exception:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from campaign.emails import email_deliver, email_render
+from campaign.emails import SendOutcomeUnknown, email_deliver, email_render
 from campaign.models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,14 @@ def outgoing_email_send(*, outgoing_email_id: int) -> bool:
     email = OutgoingEmail.objects.get(pk=outgoing_email_id)
     try:
         message = email_render(email)
-        message_id = email_deliver(message)
+        message_id = email_deliver(message, at_most_once=email.at_most_once)
+    except SendOutcomeUnknown as exc:
+        # An at-most-once mail (to an official) may have arrived: staff decide, not a retry.
+        _outgoing_email_finish(
+            email, status=OutgoingEmail.Status.NEEDS_REVIEW, error=f"outcome unknown: {exc}"
+        )
+        logger.warning("outgoing email %s: connection broke mid-send, marked for review", email.pk)
+        return False
     except smtplib.SMTPRecipientsRefused:
         _outgoing_email_finish(email, status=OutgoingEmail.Status.FAILED, error="recipient refused")
         logger.warning("outgoing email %s failed: recipient refused", email.pk)

@@ -90,12 +90,15 @@ class SMTPServer:
     # Recipients whose delivery hangs (to simulate a worker killed mid-send).
     hang_for: set[str] = field(default_factory=set)
     hanging: int = 0
+    # Recipients whose message is taken and then the connection dropped without an answer.
+    drop_after_data_for: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
             self.hang_for.clear()
+            self.drop_after_data_for.clear()
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:
@@ -125,6 +128,9 @@ class _CollectingHandler:
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.server.lock:
             self.server.messages.append(message)  # type: ignore[arg-type]
+        if recipients & self.server.drop_after_data_for:
+            smtp_server.transport.close()  # accepted, but the client never hears so
+            return "421 Closing"
         return "250 OK"
 
 

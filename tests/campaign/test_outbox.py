@@ -152,3 +152,41 @@ def test_the_sweeper_survives_a_broker_that_is_still_down():
         outgoing_email_sweep()
 
     assert OutgoingEmail.objects.get(pk=old.pk).status == OutgoingEmail.Status.QUEUED
+
+
+def test_an_at_most_once_mail_whose_connection_broke_mid_send_goes_to_review(smtp_server):
+    # The server takes the message, then the connection drops before its answer: the mail may
+    # have arrived, so a mail to an official must not be sent again automatically.
+    smtp_server.drop_after_data_for.add("mp@example.org")
+    email = _queue(to_email="mp@example.org", at_most_once=True)
+
+    assert outgoing_email_send(outgoing_email_id=email.pk) is False
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.NEEDS_REVIEW
+    assert len(smtp_server.to("mp@example.org")) == 1
+
+
+def test_an_at_least_once_mail_whose_connection_broke_is_sent_again(smtp_server):
+    smtp_server.drop_after_data_for.add("ada@example.org")
+    email = _queue(to_email="ada@example.org")
+
+    with pytest.raises(TransientEmailError):
+        outgoing_email_send(outgoing_email_id=email.pk)  # tried twice over two connections
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.QUEUED  # the retry comes later
+    assert len(smtp_server.to("ada@example.org")) == 2
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_before_sending(smtp_server):
+    from campaign import emails
+
+    first = _queue(to_email="one@example.org")
+    outgoing_email_send(outgoing_email_id=first.pk)
+    emails._local.connection.connection.sock.close()  # the server hung up while idle
+    second = _queue(to_email="two@example.org", at_most_once=True)
+
+    assert outgoing_email_send(outgoing_email_id=second.pk) is True
+
+    assert len(smtp_server.to("two@example.org")) == 1
