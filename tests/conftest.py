@@ -168,6 +168,17 @@ def smtp_server(smtp_server_session: SMTPServer, settings: Any) -> Iterator[SMTP
 # --- Celery workers -------------------------------------------------------------------------
 
 
+def die_with_parent() -> None:
+    """preexec_fn for helper processes: the kernel kills them when the test run dies, so an
+    interrupted run leaves no workers behind (Linux; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 @dataclass
 class WorkerProcess:
     process: subprocess.Popen
@@ -249,6 +260,7 @@ def start_worker(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         worker = WorkerProcess(process=process, log_path=log_path)
         started.append(worker)
