@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db import transaction
 
 from campaign.emails import PreparedEmail, register_email_builder
 from petitions.models import Signature, SignatureToken
@@ -37,16 +38,20 @@ def _page_url(path: str, token: str) -> str:
 @register_email_builder(REMINDER_EMAIL_KIND)
 def signature_confirmation_build(email: OutgoingEmail) -> PreparedEmail:
     signature_id = int(email.context["signature_id"])
-    try:
-        signature_fraud_check(signature_id=signature_id)
-    except Exception:  # noqa: BLE001 - a failing check must not stop the confirmation mail
-        logger.exception("fraud check failed for signature %s", signature_id)
-    signature = Signature.objects.select_related("petition").filter(pk=signature_id).first()
-    if signature is None or signature.status == Signature.Status.WITHDRAWN:
-        raise SignatureGone(f"signature {signature_id} is gone")
-    petition = signature.petition
-    confirm = signature_token_mint(signature_id=signature_id, purpose=SignatureToken.Purpose.CONFIRM)
-    withdraw = signature_token_mint(signature_id=signature_id, purpose=SignatureToken.Purpose.WITHDRAW)
+    # One transaction for the check and both tokens: one commit (one WAL flush) per mail instead
+    # of one per write; the tokens are committed before the mail that carries them is sent.
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: a failing check must not undo the tokens
+                signature_fraud_check(signature_id=signature_id)
+        except Exception:  # noqa: BLE001 - a failing check must not stop the confirmation mail
+            logger.exception("fraud check failed for signature %s", signature_id)
+        signature = Signature.objects.select_related("petition").filter(pk=signature_id).first()
+        if signature is None or signature.status == Signature.Status.WITHDRAWN:
+            raise SignatureGone(f"signature {signature_id} is gone")
+        petition = signature.petition
+        confirm = signature_token_mint(signature_id=signature_id, purpose=SignatureToken.Purpose.CONFIRM)
+        withdraw = signature_token_mint(signature_id=signature_id, purpose=SignatureToken.Purpose.WITHDRAW)
     title = petition.title_en if email.locale == "en" and petition.title_en else petition.title_de
     return PreparedEmail(
         context={
