@@ -457,3 +457,42 @@ def test_token_endpoints_answer_bad_input_with_a_4xx(api_client, endpoint, body,
 
     assert response.status_code == status
     assert response.json()["code"]
+
+
+def test_the_mail_is_handed_to_the_broker_off_the_request_thread(
+    api_client, petition, django_capture_on_commit_callbacks, monkeypatch
+):
+    import threading
+
+    from campaign import enqueue
+    from petitions.publisher import publisher_flush
+
+    published = []
+    monkeypatch.setattr(
+        enqueue,
+        "task_enqueue",
+        lambda task, *args: published.append((task.name, args, threading.current_thread().name)),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sign(api_client, petition).status_code == 202
+
+    assert publisher_flush(timeout=10)
+    email = OutgoingEmail.objects.get()
+    assert published == [("campaign.outgoing_email_send", (email.pk,), "outbox-publisher")]
+
+
+def test_a_failed_background_publish_leaves_the_row_for_the_sweeper(
+    api_client, petition, django_capture_on_commit_callbacks, monkeypatch
+):
+    from campaign import enqueue
+    from petitions.publisher import publisher_flush
+
+    def broker_down(task, *args):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(enqueue, "task_enqueue", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sign(api_client, petition).status_code == 202
+
+    assert publisher_flush(timeout=10)
+    assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.QUEUED

@@ -1,0 +1,102 @@
+"""Hands the confirmation mail of a signing to the broker from a background thread, so the
+signing request does not wait for Redis.
+
+The outbox row is committed before anything is handed over, so this changes only *when* the
+worker hears of it, never *whether*: a hand-over that fails (Redis down), is dropped (queue
+full) or dies with its process (a deploy, a crash) leaves the row queued, and the outbox
+sweeper enqueues it after OUTBOX_REQUEUE_AFTER_SECONDS. Each process starts its own thread
+on first use (after a fork, too). The server must run Python threads (gunicorn does; uWSGI
+needs `enable-threads`). In the embedded default (tasks run in-process) the mail is sent
+right after commit, as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import threading
+import time
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+QUEUE_MAX = 10_000
+
+_lock = threading.Lock()
+_queue: queue.Queue[int] | None = None
+_pid: int | None = None
+
+
+def _publish_forever(pending: queue.Queue[int]) -> None:
+    from campaign import enqueue
+    from campaign.tasks import outgoing_email_send_task
+
+    while True:
+        outgoing_email_id = pending.get()
+        try:
+            enqueue.task_enqueue(outgoing_email_send_task, outgoing_email_id)
+        except Exception as exc:  # noqa: BLE001 - the sweeper sends the row later
+            logger.warning(
+                "enqueue of outgoing email %s failed (%s); the outbox sweeper will send it",
+                outgoing_email_id,
+                type(exc).__name__,
+            )
+        finally:
+            pending.task_done()
+
+
+def _pending_queue() -> queue.Queue[int]:
+    global _queue, _pid
+    pid = os.getpid()
+    if _queue is None or _pid != pid:
+        with _lock:
+            if _queue is None or _pid != pid:
+                pending: queue.Queue[int] = queue.Queue(maxsize=QUEUE_MAX)
+                thread = threading.Thread(
+                    target=_publish_forever, args=(pending,), name="outbox-publisher", daemon=True
+                )
+                thread.start()
+                _queue, _pid = pending, pid
+    return _queue
+
+
+def _hand_over(outgoing_email_id: int) -> None:
+    try:
+        _pending_queue().put_nowait(outgoing_email_id)
+    except queue.Full:
+        logger.warning(
+            "outbox publisher queue full; outgoing email %s waits for the sweeper", outgoing_email_id
+        )
+
+
+def outgoing_email_enqueue_background(outgoing_email_id: int) -> None:
+    """Like `campaign.services.outgoing_email_enqueue`, but the publish happens off the
+    request thread once the current transaction commits."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        from campaign.services import outgoing_email_enqueue
+
+        outgoing_email_enqueue(outgoing_email_id)
+        return
+    transaction.on_commit(partial(_hand_over, outgoing_email_id), robust=True)
+
+
+def publisher_flush(timeout: float = 10.0) -> bool:
+    """Waits until every handed-over row was published (or failed). True when done."""
+    pending = _queue if _pid == os.getpid() else None
+    if pending is None:
+        return True
+    deadline = time.monotonic() + timeout
+    while pending.unfinished_tasks:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+# A clean shutdown publishes what is still waiting (briefly; the sweeper covers the rest).
+atexit.register(publisher_flush, 2.0)
