@@ -29,6 +29,7 @@ QUEUE_MAX = 10_000
 
 _lock = threading.Lock()
 _queue: queue.Queue[int] | None = None
+_thread: threading.Thread | None = None
 _pid: int | None = None
 
 
@@ -40,7 +41,7 @@ def _publish_forever(pending: queue.Queue[int]) -> None:
         outgoing_email_id = pending.get()
         try:
             enqueue.task_enqueue(outgoing_email_send_task, outgoing_email_id)
-        except Exception as exc:  # noqa: BLE001 - the sweeper sends the row later
+        except BaseException as exc:  # noqa: BLE001 - whatever it was, the sweeper sends the row later
             logger.warning(
                 "enqueue of outgoing email %s failed (%s); the outbox sweeper will send it",
                 outgoing_email_id,
@@ -51,17 +52,19 @@ def _publish_forever(pending: queue.Queue[int]) -> None:
 
 
 def _pending_queue() -> queue.Queue[int]:
-    global _queue, _pid
+    """This process's hand-over queue, with a live publisher thread (started on first use, and
+    again after a fork or should the thread ever have died)."""
+    global _queue, _thread, _pid
     pid = os.getpid()
-    if _queue is None or _pid != pid:
+    if _queue is None or _pid != pid or _thread is None or not _thread.is_alive():
         with _lock:
             if _queue is None or _pid != pid:
-                pending: queue.Queue[int] = queue.Queue(maxsize=QUEUE_MAX)
-                thread = threading.Thread(
-                    target=_publish_forever, args=(pending,), name="outbox-publisher", daemon=True
+                _queue, _thread, _pid = queue.Queue(maxsize=QUEUE_MAX), None, pid
+            if _thread is None or not _thread.is_alive():
+                _thread = threading.Thread(
+                    target=_publish_forever, args=(_queue,), name="outbox-publisher", daemon=True
                 )
-                thread.start()
-                _queue, _pid = pending, pid
+                _thread.start()
     return _queue
 
 
