@@ -3,105 +3,21 @@ Runs the service as its own process, the way the local run does, and walks its m
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port
+from tests.embedded import EmbeddedServer, embedded_server_running
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass
-class EmbeddedServer:
-    base_url: str
-    env: dict[str, str]
-    log_path: Path
-
-    def get(self, path: str) -> tuple[int, dict]:
-        try:
-            with urllib.request.urlopen(self.base_url + path, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
-
-    def post(self, path: str, payload: dict, headers: dict | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(
-            self.base_url + path,
-            data=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json", **(headers or {})},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
-
-    def manage(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=REPO_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
 @pytest.fixture(scope="module")
 def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    tmp = tmp_path_factory.mktemp("embedded")
-    port = free_port()
-    removed = {
-        "DATABASE_URL",
-        "REDIS_URL",
-        "DJANGO_SETTINGS_MODULE",
-        "EMAIL_URL",
-        "EMAIL_HOST",
-        "CELERY_TASK_DEFAULT_QUEUE",
-        "CACHE_KEY_PREFIX",
-    }
-    env = {k: v for k, v in os.environ.items() if k not in removed}
-    env.update({"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "PYTHONUNBUFFERED": "1"})
-    server = EmbeddedServer(base_url=f"http://127.0.0.1:{port}", env=env, log_path=tmp / "server.log")
-    server.manage("migrate", "--noinput")
-    server.manage("load_demo")
-    with open(server.log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(server.base_url + "/healthz", timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(server.log()) from None
-                time.sleep(0.2)
+    with embedded_server_running(tmp_path_factory.mktemp("embedded")) as server:
         yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_the_embedded_default_serves_the_demo_campaign(embedded_server):

@@ -4,101 +4,30 @@ starts itself. A supporter signs, confirms from the mail and donates, all in Chr
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port, wait_until
+from tests.conftest import wait_until
+from tests.embedded import EmbeddedServer, embedded_server_running
 from tests.fixtures.localstripe import CARD_OK
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass
-class LocalRun:
-    base_url: str
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def get(self, path: str) -> dict:
-        with urllib.request.urlopen(self.base_url + path, timeout=10) as response:
-            return json.loads(response.read())
+class LocalRun(EmbeddedServer):
+    def get(self, path: str) -> dict:  # type: ignore[override]
+        status, body = super().get(path)
+        assert status == 200, body
+        return body
 
 
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
-    tmp = tmp_path_factory.mktemp("local-run")
-    port = free_port()
-    removed = {
-        "DATABASE_URL",
-        "REDIS_URL",
-        "DJANGO_SETTINGS_MODULE",
-        "EMAIL_URL",
-        "EMAIL_HOST",
-        "CELERY_TASK_DEFAULT_QUEUE",
-        "CACHE_KEY_PREFIX",
-        "STRIPE_JS_URL",
-    }
-    env = {k: v for k, v in os.environ.items() if k not in removed}
-    env.update(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-            "PYTHONUNBUFFERED": "1",
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-            # A port of its own, so run_local starts (and stops) its own stand-in.
-            "STRIPE_API_BASE": f"http://127.0.0.1:{free_port()}",
-        }
-    )
-    for command in (["migrate", "--noinput"], ["load_demo"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command], cwd=REPO_ROOT, env=env, check=True, capture_output=True
-        )
-    run = LocalRun(base_url=f"http://127.0.0.1:{port}", log_path=tmp / "server.log")
-    with open(run.log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "run_local", "--addrport", f"127.0.0.1:{port}"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(run.base_url + "/healthz", timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(run.log()) from None
-                time.sleep(0.2)
-        yield run
-    finally:
-        # SIGINT lets run_local stop its stand-in; then make sure the whole group is gone.
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=10)
+    with embedded_server_running(tmp_path_factory.mktemp("local-run")) as server:
+        yield LocalRun(base_url=server.base_url, env=server.env, log_path=server.log_path)
 
 
 def test_make_run_shows_the_landing_page_where_a_supporter_signs_confirms_and_donates(
