@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from tests.processes import die_with_parent
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Fixtures of the feature areas, one module each.
@@ -166,17 +168,6 @@ def smtp_server(smtp_server_session: SMTPServer, settings: Any) -> Iterator[SMTP
 
 
 # --- Celery workers -------------------------------------------------------------------------
-
-
-def die_with_parent() -> None:
-    """preexec_fn for helper processes: the kernel kills them when the test run dies, so an
-    interrupted run leaves no workers behind (Linux; elsewhere a no-op)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 @dataclass

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT, die_with_parent, free_port
+from tests.conftest import REPO_ROOT, free_port
+from tests.processes import die_with_parent
 
 # Variables of the test run that must not reach the embedded default.
 _TEST_RUN_VARIABLES = {
