@@ -1,4 +1,4 @@
-"""The benchmarks of PRODUCT.md's targets, each a ratio against a baseline measured in the same
+"""The benchmarks of the product's performance targets, each a ratio against a baseline measured in the same
 run (`make bench`, or `make bench ARGS="sign count"` for some of them).
 
 It creates a fresh PostgreSQL database, starts gunicorn (4 sync workers, production settings

