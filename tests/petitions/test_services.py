@@ -401,7 +401,19 @@ def test_reminders_are_off_by_default_and_sent_once_when_enabled(petition, setti
     settings.PETITIONS_REMINDER_ENABLED = True
     assert signature_reminders_send() == 1
     assert signature_reminders_send() == 0
-    assert OutgoingEmail.objects.get().kind == "petitions-signature-reminder"
+    reminder = OutgoingEmail.objects.get()
+    assert reminder.kind == "petitions-signature-reminder"
+
+    # The reminder is the confirmation mail again, with working links and its own subject.
+    from django.core import mail
+
+    from campaign.services import outgoing_email_send
+
+    assert outgoing_email_send(outgoing_email_id=reminder.pk) is True
+    message = mail.outbox[-1]
+    assert message.subject.startswith("Erinnerung")
+    assert "/signatures/confirm/?token=" in message.body
+    assert "/signatures/confirm/?token=" in message.alternatives[0][0]
 
 
 def test_unconfirmed_signatures_are_purged_after_the_retention_period(petition, settings):
