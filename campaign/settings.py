@@ -450,7 +450,8 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE", "http://127.0.0.1:8420" if DEBUG el
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 # Where the widget loads Stripe.js from: Stripe's own, or the local stand-in's copy.
 STRIPE_JS_URL = env_str(
-    "STRIPE_JS_URL", f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/"
+    "STRIPE_JS_URL",
+    f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/",
 )
 CORS_URLS_REGEX = r"^/api/v1/(?!staff/).*$"
 CORS_ALLOW_CREDENTIALS = False
