@@ -207,7 +207,8 @@ def test_it_numbers_receipts_without_gaps_or_repeats_under_concurrency():
     assert sorted(numbers) == list(range(1, 31))
 
 
-def test_it_issues_one_annual_receipt_per_donor_leaving_out_refunded_gifts(campaign):
+def monthly_gifts(campaign, *, method: str, statuses: dict[int, str]) -> list[Donation]:
+    """A monthly donor with a receipt wanted and one 10 EUR gift per month of 2025 given."""
     donor = Donor.objects.create(
         email="monthly@example.org",
         email_normalized="monthly@example.org",
@@ -222,25 +223,35 @@ def test_it_issues_one_annual_receipt_per_donor_leaving_out_refunded_gifts(campa
         campaign=campaign,
         donor=donor,
         amount=1000,
-        method="sepa_debit",
+        method=method,
         status="active",
         reference="SPENDE-TEST",
         stripe_customer_id="cus_1",
         stripe_payment_method_id="pm_1",
         wants_receipt=True,
     )
-    for month, status in [(1, "succeeded"), (2, "succeeded"), (3, "refunded"), (4, "succeeded")]:
+    return [
         Donation.objects.create(
             campaign=campaign,
             donor=donor,
             mandate=mandate,
             period=f"2025-{month:02d}",
             amount=1000,
-            method="sepa_debit",
+            method=method,
             interval="month",
             status=status,
             succeeded_at=datetime(2025, month, 5, 12, tzinfo=UTC),
         )
+        for month, status in statuses.items()
+    ]
+
+
+def test_it_issues_one_annual_receipt_per_donor_leaving_out_refunded_gifts(campaign):
+    monthly_gifts(
+        campaign,
+        method="sepa_debit",
+        statuses={1: "succeeded", 2: "succeeded", 3: "refunded", 4: "succeeded"},
+    )
 
     assert annual_receipts_issue(year=2025) == 1
     assert annual_receipts_issue(year=2025) == 0  # a second run issues nothing new
@@ -280,41 +291,7 @@ def test_it_mails_the_receipt_with_the_pdf_attached(campaign):
 def test_a_refund_replaces_the_annual_receipt_with_a_corrected_one(campaign):
     from donations.services import donation_apply_refund
 
-    donor = Donor.objects.create(
-        email="m@example.org",
-        email_normalized="m@example.org",
-        first_name="Mia",
-        last_name="Meyer",
-        street="Allee 3",
-        postcode="80331",
-        city="München",
-        country="DE",
-    )
-    mandate = Mandate.objects.create(
-        campaign=campaign,
-        donor=donor,
-        amount=1000,
-        method="card",
-        status="active",
-        reference="R",
-        stripe_customer_id="cus_1",
-        stripe_payment_method_id="pm_1",
-        wants_receipt=True,
-    )
-    gifts = [
-        Donation.objects.create(
-            campaign=campaign,
-            donor=donor,
-            mandate=mandate,
-            period=f"2025-{month:02d}",
-            amount=1000,
-            method="card",
-            interval="month",
-            status="succeeded",
-            succeeded_at=datetime(2025, month, 5, 12, tzinfo=UTC),
-        )
-        for month in (1, 2, 3)
-    ]
+    gifts = monthly_gifts(campaign, method="card", statuses={1: "succeeded", 2: "succeeded", 3: "succeeded"})
     annual_receipts_issue(year=2025)
     first = Receipt.objects.get()
 
