@@ -23,9 +23,9 @@ from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.models import OutgoingEmail
+from campaign.publisher import outgoing_email_enqueue_background
 from campaign.services import outgoing_email_queue
 from petitions.models import COUNT_MISMATCH_Q, Invalidation, Milestone, Petition, Signature, SignatureToken
-from petitions.publisher import outgoing_email_enqueue_background
 from petitions.validation import SignatureInput
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def signature_create(*, petition: PetitionForSigning, data: SignatureInput, ip: 
         email_ids = _signature_create_orm(row, now=now)
     for email_id in email_ids:
         # Published by a background thread: the request does not wait on Redis (the committed
-        # outbox row guarantees the mail; see petitions.publisher).
+        # outbox row guarantees the mail; see campaign.publisher).
         outgoing_email_enqueue_background(email_id)
 
 

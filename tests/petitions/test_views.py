@@ -465,7 +465,7 @@ def test_the_mail_is_handed_to_the_broker_off_the_request_thread(
     import threading
 
     from campaign import enqueue
-    from petitions.publisher import publisher_flush
+    from campaign.publisher import publisher_flush
 
     published = []
     monkeypatch.setattr(
@@ -485,7 +485,7 @@ def test_a_failed_background_publish_leaves_the_row_for_the_sweeper(
     api_client, petition, django_capture_on_commit_callbacks, monkeypatch
 ):
     from campaign import enqueue
-    from petitions.publisher import publisher_flush
+    from campaign.publisher import publisher_flush
 
     def broker_down(task, *args):
         raise ConnectionError("redis down")

@@ -1,5 +1,5 @@
-"""Hands the confirmation mail of a signing to the broker from a background thread, so the
-signing request does not wait for Redis.
+"""Hands outbox rows to the broker from a background thread, so a hot request (the signing)
+does not wait for Redis. Part of the outbox, next to `campaign.services.outgoing_email_enqueue`.
 
 The outbox row is committed before anything is handed over, so this changes only *when* the
 worker hears of it, never *whether*: a hand-over that fails (Redis down), is dropped (queue
