@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "campaign.officials",
     "petitions",
     "donations",
+    "devtools",
 ]
 
 MIDDLEWARE = [

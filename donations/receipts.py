@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -23,12 +22,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
+from campaign.pdf import FONT_FAMILY, pdf_document_new
 from campaign.services import outgoing_email_queue
 from donations.models import Donation, Donor, Receipt, ReceiptCounter
 
 logger = logging.getLogger(__name__)
-
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
 
 
 def receipt_number_take(*, year: int) -> tuple[int, str]:
@@ -207,21 +205,15 @@ def _euro(cents: int) -> str:
 
 
 def receipt_pdf_render(receipt: Receipt) -> bytes:
-    from fpdf import FPDF
-
     org = settings.ORGANISATION
     tax = settings.DONATION_RECEIPT
-    pdf = FPDF(format="A4")
+    pdf = pdf_document_new(title=f"Zuwendungsbestätigung {receipt.number}")
     pdf.set_auto_page_break(auto=True, margin=15)
-    # A Unicode font shipped with the project: the PDF core fonts are Latin-1 only.
-    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-    pdf.set_title(f"Zuwendungsbestätigung {receipt.number}")
     pdf.add_page()
     width = pdf.epw
 
     def text(value: str, size: int = 10, style: str = "", height: float = 5) -> None:
-        pdf.set_font("DejaVu", style, size)
+        pdf.set_font(FONT_FAMILY, style, size)
         pdf.multi_cell(width, height, value, new_x="LMARGIN", new_y="NEXT")
 
     text(f"{org['name']} · {org['address']}", size=8)

@@ -13,11 +13,9 @@ the report prints the digest and the number of lines, never the list itself.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,11 +29,7 @@ from fpdf.fonts import FontFace
 
 from campaign.officials.models import Constituency
 from campaign.officials.selectors import constituency_totals_get, region_totals_by_state
-
-FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
-# fontTools logs every font subsetting step at INFO.
-logging.getLogger("fontTools").setLevel(logging.WARNING)
-FONT_FAMILY = "DejaVu"
+from campaign.pdf import FONT_FAMILY, pdf_document_new
 
 
 def signature_list_lines(*, petition_id: int) -> Iterator[bytes]:
@@ -292,11 +286,9 @@ def handover_report_render(
     online = petition.signature_count
     digest, digest_count = signature_list_digest(petition_id=petition.pk)
 
-    pdf = _ReportPDF(format="A4")
-    pdf.add_font(FONT_FAMILY, "", str(FONT_DIR / "DejaVuSans.ttf"))
-    pdf.add_font(FONT_FAMILY, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-    pdf.set_title(f"{text['title']}: {title}")
-    pdf.set_author(settings.ORGANISATION["name"] or "")
+    pdf = pdf_document_new(
+        _ReportPDF, title=f"{text['title']}: {title}", author=settings.ORGANISATION["name"] or ""
+    )
     pdf.set_creation_date(now)
     pdf.footer_text = f"{settings.ORGANISATION['name']} · {text['title']}"
     pdf.set_auto_page_break(auto=True, margin=18)

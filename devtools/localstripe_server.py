@@ -4,7 +4,7 @@
 this launcher binds 127.0.0.1 and keeps the state in memory, so two instances on one machine
 (two test runs, a local run) never share or overwrite each other's objects.
 
-    python -m donations.localstripe_server --port 8420
+    python -m devtools.localstripe_server --port 8420
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ class Command(BaseCommand):
             return None
         self.stdout.write(f"Starting the local Stripe stand-in (localstripe) on {host}:{port}")
         process = subprocess.Popen(
-            [sys.executable, "-m", "donations.localstripe_server", "--host", host, "--port", str(port)]
+            [sys.executable, "-m", "devtools.localstripe_server", "--host", host, "--port", str(port)]
         )
         deadline = time.monotonic() + 20
         while not _listening(host, port):
