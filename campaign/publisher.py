@@ -80,7 +80,7 @@ def _hand_over(outgoing_email_id: int) -> None:
 def outgoing_email_enqueue_background(outgoing_email_id: int) -> None:
     """Like `campaign.services.outgoing_email_enqueue`, but the publish happens off the
     request thread once the current transaction commits."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if not settings.OUTBOX_PUBLISH_IN_BACKGROUND:
         from campaign.services import outgoing_email_enqueue
 
         outgoing_email_enqueue(outgoing_email_id)

@@ -149,6 +149,12 @@ else:
 # every enqueue goes through transaction.on_commit).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# What the embedded default (no broker, no beat) needs instead, decided here once so that no
+# service asks how tasks run: publish outbox rows on the committing thread (there is no broker
+# to hand them to in the background), and run the counter pass right after a confirmation or
+# withdrawal (no beat runs it).
+OUTBOX_PUBLISH_IN_BACKGROUND = bool(REDIS_URL)
+PETITION_COUNTS_AFTER_EACH_CHANGE = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

@@ -26,4 +26,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests run tasks on a real worker, never eagerly (Celery's testing guide).
 CELERY_TASK_ALWAYS_EAGER = False
+OUTBOX_PUBLISH_IN_BACKGROUND = True
+PETITION_COUNTS_AFTER_EACH_CHANGE = False
 CELERY_BEAT_SCHEDULE = {}

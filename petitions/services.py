@@ -303,9 +303,9 @@ def _token_get(token: str, purpose: str) -> SignatureToken:
 
 
 def _counts_refresh_in_process() -> None:
-    """In the embedded default (no broker, tasks in-process) the beat does not run, so the
-    counter pass runs right after a confirmation or withdrawal commits."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    """Where no beat runs the counter pass (the embedded default), it runs right after a
+    confirmation or withdrawal commits."""
+    if settings.PETITION_COUNTS_AFTER_EACH_CHANGE:
         from petitions.tasks import petition_counts_update_task
 
         transaction.on_commit(petition_counts_update_task.delay, robust=True)
