@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test lint bench clean
+.PHONY: run test install install-test lint check bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ test: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+## The static checks CI runs before the tests: formatting and lint, no model change without its
+## migration, and Django's deploy check with production-like settings (warnings fail).
+check: lint
+	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=false SECRET_KEY=check-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz-check \
+	  ALLOWED_HOSTS=campaign.example.org PUBLIC_BASE_URL=https://campaign.example.org \
+	  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
+	  STRIPE_SECRET_KEY=sk_live_x STRIPE_PUBLISHABLE_KEY=pk_live_x STRIPE_WEBHOOK_SECRET=whsec_x \
+	  $(PY) manage.py check --deploy --fail-level WARNING
 
 ## Benchmarks (minutes, need a quiet machine; never part of `make test`).
 bench: $(VENV)/.installed-test
