@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test lint check bench clean
+.PHONY: run test install install-test lint check screenshots bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ check: lint
 	  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
 	  STRIPE_SECRET_KEY=sk_live_x STRIPE_PUBLISHABLE_KEY=pk_live_x STRIPE_WEBHOOK_SECRET=whsec_x \
 	  $(PY) manage.py check --deploy --fail-level WARNING
+
+## Regenerate docs/screenshots/: every public page and the widget, at phone and desktop size.
+screenshots: $(VENV)/.installed-test
+	PY=$(PY) bash scripts/test.sh tests/integration/test_public_pages.py tests/integration/test_widget_screenshots.py -q
+	cp test-output/screenshots/*.png docs/screenshots/
 
 ## Benchmarks (minutes, need a quiet machine; never part of `make test`).
 bench: $(VENV)/.installed-test
