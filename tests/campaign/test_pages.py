@@ -66,13 +66,13 @@ def test_it_serves_the_landing_page_in_german_and_english_under_a_strict_csp(
     assert re.search(r'<progress max="100" value="\d+(\.\d+)?"', german.content.decode())
 
 
-def test_it_states_the_widget_size_in_the_readme() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
+def test_it_states_the_widget_size_in_the_widget_guide() -> None:
+    guide = (REPO_ROOT / "docs" / "widget.md").read_text()
     for name in ("campaign-widget.js", "campaign-widget.css"):
         data = (WIDGET_DIR / name).read_bytes()
         raw, gzipped = len(data), len(gzip.compress(data, compresslevel=9))
-        stated = re.search(rf"`?{re.escape(name)}`? (?:is )?([\d,]+)\s+bytes \(([\d,]+) gzipped\)", readme)
-        assert stated, f"README does not state the size of {name}"
+        stated = re.search(rf"`?{re.escape(name)}`? (?:is )?([\d,]+)\s+bytes \(([\d,]+) gzipped\)", guide)
+        assert stated, f"docs/widget.md does not state the size of {name}"
         assert (int(stated.group(1).replace(",", "")), int(stated.group(2).replace(",", ""))) == (
             raw,
             gzipped,

@@ -1,5 +1,5 @@
 """The demo landing page at `/`: the reference page for integrators, in German with an English
-switch, under the Content-Security-Policy the README asks host pages for."""
+switch, under the Content-Security-Policy docs/widget.md asks host pages for."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Screenshots of the widget in German and English at phone and desktop widths, embedded in a
 page on another origin. Written to test-output/screenshots/ on every run; a current set is kept
-in docs/screenshots/ for the README."""
+in docs/screenshots/ for the README and docs/widget.md."""
 
 from __future__ import annotations
 
