@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench [ARGS="sign count export constituency mail"]`: the benchmarks of bench/README
-# (README.md, "Benchmarks"). Needs PostgreSQL and Redis on 127.0.0.1 (as `make test` does) and
+# (docs/operations.md, "Benchmarks"). Needs PostgreSQL and Redis on 127.0.0.1 (as `make test` does) and
 # wrk. Never part of the test suite or CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
