@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -31,6 +32,12 @@ class Campaign(TimeStampedModel):
     donation_goal = models.PositiveIntegerField(default=0, help_text="In cents; 0 means no goal.")
     suggested_amounts = models.JSONField(
         default=list, blank=True, help_text="Suggested gifts in cents, e.g. [1000, 2500, 5000]."
+    )
+    accent_color = models.CharField(
+        max_length=7,
+        default="#b3123a",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour as #rrggbb.")],
+        help_text="The campaign's colour on the pages people open from mails (#rrggbb).",
     )
 
     class Meta:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -218,3 +219,58 @@ def campaign_petitions_list(*, campaign: Campaign) -> list[dict[str, Any]]:
         }
         for p in petitions
     ]
+
+
+@dataclass(frozen=True)
+class SignaturePage:
+    """What the page behind a mail link shows: the signer's language, the campaign's name and
+    colour, and the signer's name and address so the donation offer does not ask for them
+    again (the page is the signer's own, opened from their mail, and never cached)."""
+
+    locale: str
+    first_name: str
+    last_name: str
+    email: str
+    petition_slug: str
+    petition_title: str
+    campaign_title: str
+    accent_color: str
+
+
+def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
+    """The page context for a mail link's token, or None for an unknown one. Only reads."""
+    from petitions.services import token_hash
+
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    row = (
+        Signature.objects.filter(tokens__token_hash=token_hash(token), tokens__purpose=purpose)
+        .values(
+            "locale",
+            "first_name",
+            "last_name",
+            "email",
+            "petition__slug",
+            "petition__title_de",
+            "petition__title_en",
+            "petition__campaign__title_de",
+            "petition__campaign__title_en",
+            "petition__campaign__accent_color",
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    locale = "en" if row["locale"] == "en" else "de"
+    english = locale == "en"
+    return SignaturePage(
+        locale=locale,
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        email=row["email"],
+        petition_slug=row["petition__slug"],
+        petition_title=(english and row["petition__title_en"]) or row["petition__title_de"],
+        campaign_title=(english and row["petition__campaign__title_en"])
+        or row["petition__campaign__title_de"],
+        accent_color=row["petition__campaign__accent_color"],
+    )

@@ -21,6 +21,7 @@ from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, error_body
 from campaign.throttles import FailOpenScopedRateThrottle
 from petitions.exports import SignatureExportFilters, petition_export_get, signature_export_response
+from petitions.models import SignatureToken
 from petitions.proof_of_work import altcha_challenge_create, altcha_verify
 from petitions.selectors import (
     petition_count_get,
@@ -28,6 +29,7 @@ from petitions.selectors import (
     petition_for_signing_get,
     petition_public_get,
     petition_recent_signers_list,
+    signature_page_get,
 )
 from petitions.serializers import (
     InvalidationInputSerializer,
@@ -213,6 +215,9 @@ class PetitionInvalidationCreateView(APIView):
 _PAGE_ACTIONS = {"confirm": signature_confirm, "withdraw": signature_withdraw}
 
 
+_PAGE_PURPOSES = {"confirm": SignatureToken.Purpose.CONFIRM, "withdraw": SignatureToken.Purpose.WITHDRAW}
+
+
 def _page(request: HttpRequest, action: str) -> HttpResponse:
     """GET shows the page (its script POSTs to the API; mail scanners that open links change
     nothing). POST is the `<noscript>` form's button and performs the action."""
@@ -228,7 +233,24 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
             status_code = exc.status_code
     elif request.method != "GET":
         return HttpResponse(status=405)
+    # The signer's language (from the signature), unless they switched with ?lang=.
+    page = signature_page_get(token=token, purpose=_PAGE_PURPOSES[action])
+    lang = request.GET.get("lang", "")
+    if lang not in {"de", "en"}:
+        lang = page.locale if page else ("en" if request.LANGUAGE_CODE == "en" else "de")
+    context.update(
+        page=page,
+        lang=lang,
+        other_lang="de" if lang == "en" else "en",
+        accent_color=page.accent_color if page else "#b3123a",
+        share_url=settings.PUBLIC_BASE_URL.rstrip("/") + "/",
+        signer={"first_name": page.first_name, "last_name": page.last_name, "email": page.email}
+        if page and page.email and action == "confirm"
+        else None,
+        organisation_name=settings.ORGANISATION["name"],
+    )
     response = render(request, "petitions/signature_action.html", context, status=status_code)
+    response["Content-Language"] = lang
     # Keep the token out of caches and out of the Referer of the donation link.
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"

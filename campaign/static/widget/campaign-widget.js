@@ -280,7 +280,11 @@
     var cents = new Intl.NumberFormat(locale, { style: "currency", currency: "EUR" });
     // "25 €" for whole euros, "12,50 €" otherwise (never "12,5 €").
     this.moneyFormat = { format: function (euros) { return (euros % 1 ? cents : whole).format(euros); } };
-    this.signer = {};
+    // A page that already knows the signer (the confirmation page) passes them in, so the
+    // donation step does not ask for name and address again.
+    this.signer = data.signerEmail
+      ? { first_name: data.signerFirstName || "", last_name: data.signerLastName || "", email: data.signerEmail }
+      : {};
     if (data.css !== "false") ensureStylesheet(this.api);
     this.render();
     this.load();
