@@ -68,7 +68,7 @@ _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456
 SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else require("SECRET_KEY", None))
 # A separate key for hashing IP addresses and tokens, so rotating SECRET_KEY (sessions) does not
 # change stored hashes.
-HASH_SECRET: str = env_str("HASH_SECRET", SECRET_KEY)
+HASH_SECRET = env_str("HASH_SECRET", SECRET_KEY)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
@@ -265,7 +265,7 @@ PETITIONS_BLOCKED_EMAIL_DOMAINS = env_list("PETITIONS_BLOCKED_EMAIL_DOMAINS")
 PETITIONS_BLOCKED_IP_RANGES = env_list("PETITIONS_BLOCKED_IP_RANGES")
 PETITIONS_BLOCK_DISPOSABLE_DOMAINS = env_bool("PETITIONS_BLOCK_DISPOSABLE_DOMAINS", True)
 # ALTCHA proof of work (for petitions that enable it); the HMAC key signs the challenges.
-ALTCHA_HMAC_KEY: str = env_str("ALTCHA_HMAC_KEY", HASH_SECRET)
+ALTCHA_HMAC_KEY = env_str("ALTCHA_HMAC_KEY", HASH_SECRET)
 ALTCHA_MAX_NUMBER = env_int("ALTCHA_MAX_NUMBER", 50000)
 ALTCHA_EXPIRES_SECONDS = env_int("ALTCHA_EXPIRES_SECONDS", 600)
 # The live counter is a plain Django view (DRF's request handling would cost more than the
@@ -461,7 +461,7 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE", "http://127.0.0.1:8420" if DEBUG el
 # --- HTTP, CORS, security -------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 # Where the widget loads Stripe.js from: Stripe's own, or the local stand-in's copy.
-STRIPE_JS_URL: str = env_str(
+STRIPE_JS_URL = env_str(
     "STRIPE_JS_URL",
     f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/",
 )
