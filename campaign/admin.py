@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from campaign.models import Campaign, ExportLog, OutgoingEmail
 
@@ -19,7 +20,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     # The recipient address is personal data: visible on the row, not searchable in bulk lists.
     exclude = ["context"]
 
-    def has_add_permission(self, request):  # the outbox is written by the services only
+    def has_add_permission(self, request: HttpRequest) -> bool:  # the outbox is written by the services only
         return False
 
 
@@ -31,11 +32,11 @@ class ExportLogAdmin(admin.ModelAdmin):
     list_filter = ["kind", "format", "finished"]
     readonly_fields = [f.name for f in ExportLog._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: ExportLog | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: ExportLog | None = None) -> bool:
         return False

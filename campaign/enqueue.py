@@ -73,7 +73,9 @@ def task_message_build(task: Any, args: tuple, kwargs: dict) -> tuple[str, bytes
         create_sent_event=app.conf.task_send_sent_event,
         ignore_result=options.get("ignore_result", app.conf.task_ignore_result),
     )
-    content_type, content_encoding, body = dumps(message.body, serializer=app.conf.task_serializer)
+    content_type, content_encoding, serialized = dumps(message.body, serializer=app.conf.task_serializer)
+    # kombu's stub says `str`, but binary serializers (pickle, msgpack) return bytes.
+    body: str | bytes = serialized
     if isinstance(body, str):
         body = body.encode(content_encoding)
     envelope = {

@@ -49,13 +49,13 @@ class FailOpenScopedRateThrottle(ScopedRateThrottle):
             return True
         key = backend.make_and_validate_key(key)
         client = backend._cache.get_client(key, write=True)
-        _, count, ttl = (
-            client.pipeline(transaction=False)
-            .set(key, 0, ex=self.duration, nx=True)
-            .incr(key)
-            .ttl(key)
-            .execute()
-        )
+        # redis-py types pipeline commands with the client's return types, not the pipeline
+        # they really return, so queue them one by one instead of chaining.
+        pipe = client.pipeline(transaction=False)
+        pipe.set(key, 0, ex=self.duration, nx=True)
+        pipe.incr(key)
+        pipe.ttl(key)
+        _, count, ttl = pipe.execute()
         if count <= self.num_requests:
             return True
         self._retry_after = ttl if ttl and ttl > 0 else self.duration

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from campaign import pages, views
@@ -9,7 +9,7 @@ handler403 = "campaign.exceptions.handler403"
 handler404 = "campaign.exceptions.handler404"
 handler500 = "campaign.exceptions.handler500"
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("campaigns/<slug:slug>/", views.CampaignDetailView.as_view(), name="campaign-detail"),
     path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
     path("widget/config/", pages.WidgetConfigView.as_view(), name="widget-config"),

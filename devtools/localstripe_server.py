@@ -23,8 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     from localstripe import resources, server
 
     # In memory only: no state file shared between instances.
-    resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
-    resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
+    resources.Store.dump_to_disk = lambda self: None
+    resources.Store.try_load_from_disk = lambda self: None
 
     logging.basicConfig(level=logging.WARNING)
     web.run_app(server.app, host=args.host, port=args.port, access_log=None, print=None)

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from fpdf import FPDF
 
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
 from campaign.pdf import FONT_FAMILY, pdf_document_new
@@ -207,7 +208,7 @@ def _euro(cents: int) -> str:
 def receipt_pdf_render(receipt: Receipt) -> bytes:
     org = settings.ORGANISATION
     tax = settings.DONATION_RECEIPT
-    pdf = pdf_document_new(title=f"Zuwendungsbestätigung {receipt.number}")
+    pdf: FPDF = pdf_document_new(title=f"Zuwendungsbestätigung {receipt.number}")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     width = pdf.epw

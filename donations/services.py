@@ -330,7 +330,11 @@ def donation_apply_payment_intent(donation: Donation, payment_intent: stripe_api
             donation_apply_refund(
                 donation, amount_refunded=payment_intent.amount_refunded, amount=payment_intent.amount
             )
-    elif status == S.CANCELED and donation.mandate_id and donation.mandate.status == Mandate.Status.PENDING:
+    elif (
+        status == S.CANCELED
+        and donation.mandate is not None
+        and donation.mandate.status == Mandate.Status.PENDING
+    ):
         _mandate_set_status(donation.mandate, Mandate.Status.CANCELED)
 
 
@@ -364,7 +368,7 @@ def _donation_on_accepted(donation: Donation) -> None:
     also the pre-notification of the debit(s). A monthly gift starts here."""
     mandate = donation.mandate
     first_of_mandate = mandate is not None and mandate.status == Mandate.Status.PENDING
-    if first_of_mandate:
+    if first_of_mandate and mandate is not None:  # (implied by first_of_mandate; for the type)
         today = timezone.localdate()
         mandate.status = Mandate.Status.ACTIVE
         mandate.day_of_month = min(today.day, 28)

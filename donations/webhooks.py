@@ -123,8 +123,8 @@ def handle_charge_refunded(event: dict[str, Any]) -> str:
         )
     except stripe_api.StripeRejected:
         # Unknown to this Stripe account view (e.g. deleted test data): use the payload.
-        amount = obj.get("amount") if isinstance(obj.get("amount"), int) else 0
-        amount_refunded = obj.get("amount_refunded") if isinstance(obj.get("amount_refunded"), int) else 0
+        amount = raw if isinstance(raw := obj.get("amount"), int) else 0
+        amount_refunded = raw if isinstance(raw := obj.get("amount_refunded"), int) else 0
         payment_intent_id = _str(obj, "payment_intent")
     with transaction.atomic():
         donation = donation_lock_by_stripe(

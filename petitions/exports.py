@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, router
+from django.db.models import Field
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -114,7 +115,10 @@ def signature_export_copy_query(
     quote = connections[router.db_for_read(Signature)].ops.quote_name
     selects = []
     for name, kind in SIGNATURE_EXPORT_COLUMNS:
-        column = quote(Signature._meta.get_field(name).column)
+        field = Signature._meta.get_field(name)
+        # The export columns are concrete fields, which always have a database column.
+        assert isinstance(field, Field) and field.column is not None
+        column = quote(field.column)
         if kind == "text":
             selects.append(csv_safe_sql(column))
         elif kind == "timestamp":

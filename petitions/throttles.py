@@ -92,6 +92,7 @@ class SignRateThrottle(FailOpenScopedRateThrottle):
         if self.rate is None:
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        assert self.num_requests is not None and self.duration is not None  # a set rate parses to numbers
         now = self.timer()
         window = int(now // self.duration)
         self._wait_seconds = self.duration - (now % self.duration)

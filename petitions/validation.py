@@ -249,7 +249,7 @@ def signature_input_validate(data: Any, *, consent_version: str) -> SignatureInp
         country=country,
         city=texts["city"],
         locale=locale,
-        consent_version=version,
+        consent_version=consent_version,  # the submitted version, checked equal above
         utm_source=texts["utm_source"],
         utm_medium=texts["utm_medium"],
         utm_campaign=texts["utm_campaign"],

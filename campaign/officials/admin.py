@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -30,6 +31,9 @@ from campaign.officials.services import (
     postcode_areas_import,
 )
 
+if TYPE_CHECKING:
+    from django.template.response import _TemplateForResponseT
+
 
 class CSVImportForm(forms.Form):
     file = forms.FileField(help_text="UTF-8, comma or semicolon separated, with a header row.")
@@ -42,7 +46,10 @@ class CSVImportForm(forms.Form):
 class CSVImportMixin:
     """An "Import CSV" page on the change list, calling the same service as the command."""
 
-    change_list_template = "admin/officials/change_list_with_import.html"
+    # Typed as ModelAdmin types it: a mutable attribute must match both bases exactly.
+    change_list_template: ClassVar[_TemplateForResponseT | None] = (
+        "admin/officials/change_list_with_import.html"
+    )
     import_columns: tuple[str, ...] = ()
     import_help = ""
 
@@ -266,7 +273,7 @@ class DeliveryAdmin(admin.ModelAdmin):
                 "title": "Resend deliveries?",
                 "deliveries": eligible.select_related("official", "petition"),
                 "skipped": queryset.count() - eligible.count(),
-                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
                 "action": "resend_deliveries",
             }
             return TemplateResponse(request, "admin/officials/delivery_resend_confirm.html", context)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 @register_email_builder(DELIVERY_EMAIL_KIND)
 def delivery_email_build(email: OutgoingEmail) -> PreparedEmail:
+    assert email.subject_id is not None  # delivery mails are always queued with their delivery's id
     delivery = Delivery.objects.select_related("official__constituency", "petition").get(pk=email.subject_id)
     locale = email.locale
     petition = delivery.petition

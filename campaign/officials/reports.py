@@ -13,7 +13,7 @@ the report prints the digest and the number of lines, never the list itself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -232,7 +232,7 @@ def _chart(pdf: FPDF, days: list[tuple[date, int]], text: dict[str, str], locale
     pdf.set_fill_color(255, 255, 255)  # tables drawn later fill with the current colour
 
 
-def _table(pdf: FPDF, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(pdf: FPDF, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     pdf.set_font(FONT_FAMILY, "", 9)
     with pdf.table(
         col_widths=(110, 35, 35)[: len(header)] if len(header) == 3 else None,

@@ -114,6 +114,7 @@ def constituencies_import(*, rows: Iterable[Mapping[str, str]]) -> dict[str, int
     errors.raise_if_any()
     created = updated = 0
     for parliament, number, name, state in parsed:
+        assert number is not None  # a row without a number was reported above
         _, was_created = Constituency.objects.update_or_create(
             parliament=parliament, number=number, defaults={"name": name, "state": state}
         )
@@ -635,7 +636,7 @@ def deliveries_release(*, campaign_id: int | None = None, now: datetime | None =
     return sum(_campaign_deliveries_release(campaign_id=cid, now=now) for cid in campaign_ids)
 
 
-_FINAL_EMAIL_STATUSES = {
+_FINAL_EMAIL_STATUSES: dict[str, Delivery.Status] = {
     OutgoingEmail.Status.SENT: Delivery.Status.SENT,
     OutgoingEmail.Status.FAILED: Delivery.Status.FAILED,
     OutgoingEmail.Status.NEEDS_REVIEW: Delivery.Status.NEEDS_REVIEW,
