@@ -21,7 +21,9 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 ## Run the service on the embedded default: SQLite, tasks in-process, mail on the console,
-## the local Stripe stand-in. Open http://127.0.0.1:8000/
+## the local Stripe stand-in. Open http://127.0.0.1:8000/ (links in mails point at HOST:PORT
+## unless PUBLIC_BASE_URL is set).
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo

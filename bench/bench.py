@@ -532,9 +532,9 @@ def bench_count(server: Server, fixtures: Fixtures) -> Comparison:
 
 def export_copy_sql(petition_id: int) -> str:
     """The baseline: the export's columns as stored, no formatting, same rows and order."""
-    from petitions.exports import SIGNATURE_EXPORT_HEADER
+    from petitions.exports import SIGNATURE_EXPORT_FIELDS
 
-    columns = ", ".join(f'"{name}"' for name in SIGNATURE_EXPORT_HEADER)
+    columns = ", ".join(f'"{name}"' for name in SIGNATURE_EXPORT_FIELDS)
     return (
         f"COPY (SELECT {columns} FROM petitions_signature WHERE petition_id = {int(petition_id)} "  # noqa: S608
         'ORDER BY "id") TO STDOUT WITH CSV'

@@ -1,7 +1,13 @@
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 
 from campaign.models import Campaign, ExportLog, OutgoingEmail
+
+# The admin and staff pages carry the campaign organisation's name, not Django's.
+admin.site.site_header = settings.ORGANISATION["name"]
+admin.site.site_title = settings.ORGANISATION["name"]
+admin.site.index_title = "Kampagnen-Verwaltung · Campaign administration"
 
 
 @admin.register(Campaign)

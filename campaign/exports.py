@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -60,18 +61,25 @@ def csv_safe_sql(expression: str) -> str:
 
 
 def format_timestamp(value: dt.datetime | None) -> str:
-    """UTC to the second, `YYYY-MM-DD HH:MM:SS`: the form spreadsheets read as a date and time,
-    and the one PostgreSQL writes for timestamp_sql."""
+    """The one date-time form of every export: `YYYY-MM-DD HH:MM:SS`, to the second, in the
+    campaign's time zone (settings.TIME_ZONE, named in the column header: timestamp_header).
+    Spreadsheets read it as a date and time; PostgreSQL writes the same for timestamp_sql."""
     if value is None:
         return ""
     if timezone.is_aware(value):
-        value = value.astimezone(dt.UTC)
+        value = timezone.localtime(value)
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def timestamp_sql(expression: str) -> str:
-    """The SQL form of format_timestamp (cheaper per row than to_char)."""
-    return f"date_trunc('second', {expression} AT TIME ZONE 'UTC')"
+    """The SQL form of format_timestamp, for `COPY (SELECT ...) TO STDOUT`."""
+    zone = settings.TIME_ZONE.replace("'", "''")
+    return f"to_char(({expression}) AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS')"
+
+
+def timestamp_header(name: str) -> str:
+    """The header of a date-time column names the time zone: `created_at (Europe/Berlin)`."""
+    return f"{name} ({settings.TIME_ZONE})"
 
 
 def cell_text(value: Any) -> str:

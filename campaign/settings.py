@@ -151,8 +151,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery (namespace CELERY_). Without REDIS_URL, tasks run in-process (after commit, since
-# every enqueue goes through transaction.on_commit).
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# every enqueue goes through transaction.on_commit). Eager tasks still take a producer from the
+# in-memory broker: it is named with a host, else kombu warns "No hostname was supplied".
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 # What the embedded default (no broker, no beat) needs instead, decided here once so that no
 # service asks how tasks run: publish outbox rows on the committing thread (there is no broker

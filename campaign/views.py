@@ -4,7 +4,8 @@ import logging
 from typing import Any
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAdminUser
@@ -22,6 +23,11 @@ from campaign.serializers import (
 from campaign.services import outgoing_email_queue
 
 logger = logging.getLogger(__name__)
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask every host for /favicon.ico: point them at the campaign's SVG icon."""
+    return HttpResponseRedirect(static("campaign/favicon.svg"))
 
 
 class CampaignDetailView(PublicAPIView):

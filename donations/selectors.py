@@ -48,7 +48,7 @@ def donation_output(donation: Donation) -> dict[str, Any]:
 
 DONATION_EXPORT_HEADER = [
     "id",
-    "created_at",
+    "created_at",  # named with its time zone in the file: donation_export_header()
     "campaign",
     "status",
     "method",
@@ -65,6 +65,12 @@ DONATION_EXPORT_HEADER = [
     "utm_medium",
     "utm_campaign",
 ]
+
+
+def donation_export_header() -> list[str]:
+    from campaign.exports import timestamp_header
+
+    return [timestamp_header(name) if name == "created_at" else name for name in DONATION_EXPORT_HEADER]
 
 
 def donation_export_rows(*, campaign: Campaign | None = None, status: str = "") -> Iterator[list[Any]]:
@@ -113,7 +119,7 @@ def donation_export_rows(*, campaign: Campaign | None = None, status: str = "") 
         ) = row
         yield [
             str(public_id),
-            created_at.isoformat(),
+            created_at,  # the exports' one date-time form (campaign.exports.format_timestamp)
             slug,
             state,
             method,

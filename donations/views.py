@@ -170,7 +170,7 @@ class StaffDonationExportView(APIView):
         if status_filter and status_filter not in Donation.Status.values:
             raise ApplicationError("Unknown status.", fields={"status": ["Unknown status."]})
         rows = selectors.donation_export_rows(campaign=campaign, status=status_filter)
-        header = selectors.DONATION_EXPORT_HEADER
+        header = selectors.donation_export_header()
         fmt = self.export_format
         stream = (
             partial(exports.csv_rows_stream, header=header, rows=rows)

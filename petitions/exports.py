@@ -24,6 +24,7 @@ from campaign.exports import (
     csv_rows_stream,
     csv_safe_sql,
     export_response,
+    timestamp_header,
     timestamp_sql,
     xlsx_rows_stream,
 )
@@ -32,7 +33,7 @@ from petitions.models import Petition, Signature
 EXPORT_KIND = "petitions.signatures"
 
 # (column, how PostgreSQL writes it): "text" cells are made formula-safe, "timestamp" cells
-# written as UTC `YYYY-MM-DD HH:MM:SS`, "bool" as true/false; "plain" ones as they are (ids,
+# written as `YYYY-MM-DD HH:MM:SS` in the campaign's time zone (named in their header), "bool" as true/false; "plain" ones as they are (ids,
 # choices, and values the sign path validated to a fixed form: country, locale, consent
 # version; the Python path escapes every string anyway, and the two agree on these).
 SIGNATURE_EXPORT_COLUMNS: list[tuple[str, str]] = [
@@ -62,7 +63,14 @@ SIGNATURE_EXPORT_COLUMNS: list[tuple[str, str]] = [
     ("consent_origin", "text"),
     ("withdrawn_at", "timestamp"),
 ]
-SIGNATURE_EXPORT_HEADER = [name for name, _ in SIGNATURE_EXPORT_COLUMNS]
+SIGNATURE_EXPORT_FIELDS = [name for name, _ in SIGNATURE_EXPORT_COLUMNS]
+
+
+def signature_export_header() -> list[str]:
+    """The header row: the field names, date-time columns with their time zone."""
+    return [
+        timestamp_header(name) if kind == "timestamp" else name for name, kind in SIGNATURE_EXPORT_COLUMNS
+    ]
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ def signature_export_rows(*, petition: Petition, filters: SignatureExportFilters
         queryset = queryset.filter(created_at__gte=start)
     if end:
         queryset = queryset.filter(created_at__lt=end)
-    return queryset.order_by("id").values_list(*SIGNATURE_EXPORT_HEADER).iterator(chunk_size=2000)
+    return queryset.order_by("id").values_list(*SIGNATURE_EXPORT_FIELDS).iterator(chunk_size=2000)
 
 
 def signature_export_copy_query(
@@ -155,7 +163,7 @@ def signature_export_stream(
 ) -> Iterator[bytes]:
     if format == "xlsx":
         return xlsx_rows_stream(
-            header=SIGNATURE_EXPORT_HEADER,
+            header=signature_export_header(),
             rows=signature_export_rows(petition=petition, filters=filters),
             counter=counter,
             sheet_name="Signatures",
@@ -164,10 +172,10 @@ def signature_export_stream(
     if connections[using].vendor == "postgresql":
         sql, params = signature_export_copy_query(petition=petition, filters=filters)
         return csv_copy_stream(
-            header=SIGNATURE_EXPORT_HEADER, sql=sql, params=params, counter=counter, using=using
+            header=signature_export_header(), sql=sql, params=params, counter=counter, using=using
         )
     return csv_rows_stream(
-        header=SIGNATURE_EXPORT_HEADER,
+        header=signature_export_header(),
         rows=signature_export_rows(petition=petition, filters=filters),
         counter=counter,
     )
@@ -201,14 +209,14 @@ def petition_export_get(*, slug: str) -> Petition:
 def signature_queryset_export_response(*, queryset: Any, format: str, user: Any) -> StreamingHttpResponse:
     """The download of a chosen set of signatures (the admin action), recorded in ExportLog."""
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    rows = queryset.order_by("id").values_list(*SIGNATURE_EXPORT_HEADER).iterator(chunk_size=2000)
+    rows = queryset.order_by("id").values_list(*SIGNATURE_EXPORT_FIELDS).iterator(chunk_size=2000)
 
     def stream(counter: list[int]) -> Iterator[bytes]:
         if format == "xlsx":
             return xlsx_rows_stream(
-                header=SIGNATURE_EXPORT_HEADER, rows=rows, counter=counter, sheet_name="Signatures"
+                header=signature_export_header(), rows=rows, counter=counter, sheet_name="Signatures"
             )
-        return csv_rows_stream(header=SIGNATURE_EXPORT_HEADER, rows=rows, counter=counter)
+        return csv_rows_stream(header=signature_export_header(), rows=rows, counter=counter)
 
     return export_response(
         user=user,

@@ -14,13 +14,42 @@ trap cleanup EXIT
 
 pg_up() { pg_isready -q -h "$PG_HOST" -p "$1" 2>/dev/null; }
 redis_up() { [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]; }
+# Where initdb is looked for besides the PATH (TEST_PG_BIN_DIRS overrides the list).
+PG_BIN_DIRS=${TEST_PG_BIN_DIRS-/usr/lib/postgresql/*/bin /usr/local/pgsql/bin /usr/local/bin /usr/bin}
 pg_bin() {
   local dir
-  for dir in /usr/lib/postgresql/*/bin /usr/local/pgsql/bin /usr/local/bin /usr/bin; do
+  for dir in $PG_BIN_DIRS; do
     [ -x "$dir/initdb" ] && { echo "$dir"; return; }
   done
   command -v initdb >/dev/null && dirname "$(command -v initdb)"
 }
+# The browser tests' rule (tests/fixtures/browser.py): CHROMIUM_PATH, else `chromium` on the PATH.
+chromium_found() {
+  if [ -n "${CHROMIUM_PATH:-}" ]; then [ -e "$CHROMIUM_PATH" ]; else command -v chromium >/dev/null; fi
+}
+
+# Check every prerequisite first and name all that are missing at once, before anything slow.
+missing=() packages=()
+if [ -z "${TEST_DATABASE_URL:-}" ] && ! pg_up "$PG_PORT" && ! pg_bin >/dev/null; then
+  missing+=("PostgreSQL (not running on $PG_HOST:$PG_PORT, no initdb found): package 'postgresql'")
+  packages+=(postgresql)
+fi
+if [ -z "${TEST_REDIS_URL:-}" ] && ! redis_up "$REDIS_PORT" && ! command -v redis-server >/dev/null; then
+  missing+=("Redis (not running on 127.0.0.1:$REDIS_PORT, no redis-server found): package 'redis-server'")
+  packages+=(redis-server)
+fi
+if ! chromium_found; then
+  missing+=("Chromium (no 'chromium' on the PATH and no CHROMIUM_PATH): package 'chromium'")
+  packages+=(chromium)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  {
+    echo "make test needs what is missing here:"
+    printf '  - %s\n' "${missing[@]}"
+    echo "On Debian/Ubuntu: sudo apt-get install ${packages[*]}"
+  } >&2
+  exit 1
+fi
 
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   if pg_up "$PG_PORT"; then

@@ -92,7 +92,7 @@ def test_it_writes_python_values_as_the_database_path_does():
     assert cell_text(True) == "true"
     assert cell_text(False) == "false"
     assert cell_text(7) == "7"
-    assert cell_text(moment) == "2026-03-01 12:05:09"
+    assert cell_text(moment) == "2026-03-01 13:05:09"  # Europe/Berlin, the campaign's zone
     assert cell_text("=1+1") == "'=1+1"
 
 
@@ -151,8 +151,8 @@ def test_the_database_writes_the_same_formula_safe_text():
 
     assert parse_csv(data) == [
         ["raw", "safe", "at"],
-        ["=1+1", "'=1+1", "2026-03-01 12:05:09"],
-        ["Jürgen", "Jürgen", "2026-03-01 12:05:09"],
+        ["=1+1", "'=1+1", "2026-03-01 13:05:09"],
+        ["Jürgen", "Jürgen", "2026-03-01 13:05:09"],
     ]
     assert counter == [2]
 

@@ -81,7 +81,7 @@ def test_the_embedded_default_exports_signatures_from_sqlite(embedded_server):
     assert content_type == "text/csv; charset=utf-8"
     assert body.startswith("\ufeff".encode())
     lines = body.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("id,created_at,status,")
+    assert lines[0].startswith("id,created_at (Europe/Berlin),status,")
     rows = [line for line in lines[1:] if "export@example.org" in line]
     assert len(rows) == 1
     assert ",'=Jürgen,Groß,export@example.org,10115,DE," in rows[0]
