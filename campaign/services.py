@@ -196,8 +196,8 @@ def campaign_demo_load() -> Any:
     """The demo campaign of the local run; apps add their demo data through their own
     `<app>_demo_load(campaign=...)` services."""
     from campaign.models import Campaign
-    from campaign.officials.services import officials_demo_load
     from donations.services import donations_demo_load
+    from officials.services import officials_demo_load
     from petitions.services import petitions_demo_load
 
     campaign, _ = Campaign.objects.update_or_create(

@@ -15,7 +15,7 @@ api_v1 = [
     path("widget/config/", pages.WidgetConfigView.as_view(), name="widget-config"),
     path("", include("petitions.urls")),
     path("", include("donations.urls")),
-    path("", include("campaign.officials.urls")),
+    path("", include("officials.urls")),
 ]
 
 urlpatterns = [

@@ -524,7 +524,7 @@ def _counted_flags_flip() -> list[SignatureCountChange]:
 def _region_counts_apply(changes: list[SignatureCountChange]) -> None:
     """Per-region totals, in the same transaction as the petition counts. The officials app
     hooks in here."""
-    from campaign.officials.services import region_totals_apply
+    from officials.services import region_totals_apply
 
     region_totals_apply(changes=changes)
 
@@ -532,7 +532,7 @@ def _region_counts_apply(changes: list[SignatureCountChange]) -> None:
 def _milestone_reached_hooks(milestone: Milestone) -> None:
     """Runs once per milestone, in the counter pass's transaction. The officials app hooks
     in here (deliveries to officials)."""
-    from campaign.officials.services import deliveries_for_milestone_create
+    from officials.services import deliveries_for_milestone_create
 
     deliveries_for_milestone_create(milestone_id=milestone.pk)
 
@@ -624,7 +624,7 @@ def petition_counts_recount() -> dict[int, int]:
                     petition.signature_count,
                     actual,
                 )
-        from campaign.officials.services import region_totals_recount
+        from officials.services import region_totals_recount
 
         region_totals_recount()  # the per-region totals, healed under the same lock
     from petitions.selectors import petition_count_cache_clear

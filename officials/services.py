@@ -30,7 +30,8 @@ from django.utils.text import slugify
 
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign, OutgoingEmail
-from campaign.officials.models import (
+from campaign.services import outgoing_email_queue
+from officials.models import (
     Constituency,
     Delivery,
     DeliveryPlan,
@@ -39,7 +40,6 @@ from campaign.officials.models import (
     RegionTotal,
     postcode_normalize,
 )
-from campaign.services import outgoing_email_queue
 
 logger = logging.getLogger(__name__)
 
@@ -721,7 +721,7 @@ def handover_report_download(
     """Renders the handover report for staff and records the download in the export log
     (who, when, which options), since it can carry names."""
     from campaign.exports import export_log_finish, export_log_start
-    from campaign.officials.reports import ReportOptions, handover_report_render
+    from officials.reports import ReportOptions, handover_report_render
 
     chosen = None
     if constituency is not None:
@@ -741,7 +741,7 @@ def handover_report_download(
 
 
 def sample_data_rows(name: str) -> list[dict[str, str]]:
-    """Rows of a CSV file shipped in `campaign/officials/sample_data/`."""
+    """Rows of a CSV file shipped in `officials/sample_data/`."""
     path = Path(__file__).resolve().parent / "sample_data" / name
     return csv_rows_read(text=path.read_text(encoding="utf-8"), required=[])
 

@@ -29,10 +29,10 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from campaign.officials.models import Constituency
-from campaign.officials.selectors import constituency_totals_get, region_totals_by_state
+from officials.models import Constituency
+from officials.selectors import constituency_totals_get, region_totals_by_state
 
-FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
+FONT_DIR = Path(__file__).resolve().parent.parent / "campaign" / "fonts"
 # fontTools logs every font subsetting step at INFO.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 FONT_FAMILY = "DejaVu"
@@ -257,7 +257,7 @@ def _table(pdf: FPDF, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> N
 
 
 def _signers(petition_id: int, constituency: Constituency | None) -> list[tuple[str, str, date | None]]:
-    from campaign.officials.services import RegionResolver
+    from officials.services import RegionResolver
     from petitions.models import Signature
 
     rows = list(

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Max
 
-from campaign.officials.models import RegionTotal
+from officials.models import RegionTotal
 
 
 def constituency_totals_get(*, petition: Any) -> list[dict[str, Any]]:
