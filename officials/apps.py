@@ -7,4 +7,10 @@ class OfficialsConfig(AppConfig):
     verbose_name = "Officials and deliveries"
 
     def ready(self) -> None:
-        from officials import emails  # noqa: F401 - registers the delivery mail builder
+        # Imported here, not at module level: the models must be loaded first.
+        from officials import (
+            emails,  # noqa: F401 - registers the delivery mail builder
+            receivers,
+        )
+
+        receivers.connect()  # follows the petition counts (petitions/signals.py)
