@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "officials",
     "petitions",
     "donations",
+    "pages",
 ]
 
 MIDDLEWARE = [
