@@ -40,6 +40,7 @@ from officials.models import (
     RegionTotal,
     postcode_normalize,
 )
+from petitions.models import Milestone, Signature
 
 logger = logging.getLogger(__name__)
 
@@ -366,8 +367,6 @@ def region_totals_recount(*, petition_ids: Iterable[int] | None = None) -> dict[
     (`counted`), healing any drift. The database groups by (petition, country, postcode);
     the attribution runs over those groups. Call it under the counter pass's lock (the nightly
     petition recount does)."""
-    from petitions.models import Signature
-
     signatures = Signature.objects.filter(counted=True)
     totals = RegionTotal.objects.all()
     if petition_ids is not None:
@@ -490,8 +489,6 @@ def deliveries_for_milestone_create(*, milestone_id: int, now: datetime | None =
     """Creates the deliveries of every active plan that lists the milestone's target, and
     hands those that fit under the hourly cap to the outbox, in the caller's transaction.
     Idempotent: a second call (a retried task, a count that crossed again) creates nothing."""
-    from petitions.models import Milestone
-
     milestone = Milestone.objects.select_related("petition").get(pk=milestone_id)
     petition = milestone.petition
     recipients: list[tuple[Official, DeliveryPlan]] = []
@@ -720,6 +717,7 @@ def handover_report_download(
 ) -> bytes:
     """Renders the handover report for staff and records the download in the export log
     (who, when, which options), since it can carry names."""
+    # Imported here: the report pulls in fpdf, which only this staff download needs.
     from campaign.exports import export_log_finish, export_log_start
     from officials.reports import ReportOptions, handover_report_render
 
