@@ -41,6 +41,7 @@ lint: $(VENV)/.installed-test
 ## The static checks CI runs before the tests: formatting and lint, no model change without its
 ## migration, and Django's deploy check with production-like settings (warnings fail).
 check: lint
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 	DEBUG=false SECRET_KEY=check-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz-check \

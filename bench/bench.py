@@ -255,7 +255,7 @@ def _sample_postcodes_load() -> list[str]:
     generated signatures spread over them)."""
     from django.core.management import call_command
 
-    from campaign.officials.models import PostcodeArea
+    from officials.models import PostcodeArea
 
     call_command("import_constituencies", sample=True, verbosity=0)
     call_command("import_postcodes", sample=True, verbosity=0)
@@ -624,7 +624,7 @@ def constituency_baseline_sql() -> str:
 def bench_constituency(server: Server | None, fixtures: Fixtures) -> Comparison:
     from django.db import connection
 
-    from campaign.officials import selectors
+    from officials import selectors
     from petitions.models import Petition
 
     petition = Petition.objects.get(pk=fixtures.export_petition_id)
@@ -648,7 +648,7 @@ def bench_constituency(server: Server | None, fixtures: Fixtures) -> Comparison:
     run_selector()
     comparison = Comparison(
         name="constituency",
-        candidate_label="campaign.officials.selectors.constituency_totals_get",
+        candidate_label="officials.selectors.constituency_totals_get",
         baseline_label="bare SQL GROUP BY over the signatures",
         unit="s",
         higher_is_better=False,

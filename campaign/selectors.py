@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.shortcuts import get_object_or_404
 
 from campaign.models import Campaign
@@ -10,40 +8,3 @@ from campaign.models import Campaign
 def campaign_public_get(*, slug: str) -> Campaign:
     """A campaign the public may see: drafts are 404."""
     return get_object_or_404(Campaign.objects.exclude(status=Campaign.Status.DRAFT), slug=slug)
-
-
-def campaign_detail_get(*, slug: str) -> dict[str, Any]:
-    from donations.selectors import campaign_donation_totals_get
-    from petitions.selectors import campaign_petitions_list
-
-    campaign = campaign_public_get(slug=slug)
-    return {
-        "campaign": campaign,
-        "petitions": campaign_petitions_list(campaign=campaign),
-        "donation_totals": campaign_donation_totals_get(campaign=campaign),
-    }
-
-
-def campaign_landing_get() -> dict[str, Any]:
-    """What the demo landing page shows: the newest live campaign, its petitions (the first
-    open one gets the widget) and its donation progress. Empty when no campaign is live."""
-    from donations.selectors import campaign_donation_totals_get
-    from petitions.selectors import campaign_petitions_list, petition_detail_get
-
-    campaign = Campaign.objects.filter(status=Campaign.Status.LIVE).order_by("-created_at").first()
-    if campaign is None:
-        return {"campaign": None}
-    petitions = campaign_petitions_list(campaign=campaign)
-    featured = next((p for p in petitions if p.get("is_open", True)), petitions[0] if petitions else None)
-    if featured is not None:
-        featured = petition_detail_get(slug=featured["slug"])
-    totals = campaign_donation_totals_get(campaign=campaign)
-    goal = campaign.donation_goal or 0
-    return {
-        "campaign": campaign,
-        "petitions": petitions,
-        "petition": featured,
-        "donation_totals": totals,
-        "donation_goal": goal,
-        "donation_percent": min(100.0, round(100 * totals["raised_amount"] / goal, 1)) if goal else None,
-    }

@@ -90,9 +90,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "campaign",
-    "campaign.officials",
+    "officials",
     "petitions",
     "donations",
+    "pages",
     "devtools",
 ]
 
@@ -394,7 +395,7 @@ CELERY_BEAT_SCHEDULE["donations-annual-receipts"] = {
     "schedule": 24 * 3600.0,
 }
 
-# --- Officials (campaign.officials app) ----------------------------------------------------
+# --- Officials (officials app) -------------------------------------------------------------
 # Mails to officials per campaign and hour when no delivery plan sets its own cap.
 OFFICIALS_HOURLY_CAP = env_int("OFFICIALS_HOURLY_CAP", 60)
 # The petition link in mails to officials; {slug} is replaced by the petition's slug.

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from campaign import pages, views
+from campaign import views
 
 handler400 = "campaign.exceptions.handler400"
 handler403 = "campaign.exceptions.handler403"
@@ -10,12 +10,11 @@ handler404 = "campaign.exceptions.handler404"
 handler500 = "campaign.exceptions.handler500"
 
 api_v1: list[URLPattern | URLResolver] = [
-    path("campaigns/<slug:slug>/", views.CampaignDetailView.as_view(), name="campaign-detail"),
+    path("", include("pages.urls")),  # campaigns/<slug>/ and widget/config/
     path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
-    path("widget/config/", pages.WidgetConfigView.as_view(), name="widget-config"),
     path("", include("petitions.urls")),
     path("", include("donations.urls")),
-    path("", include("campaign.officials.urls")),
+    path("", include("officials.urls")),
 ]
 
 urlpatterns = [
@@ -29,5 +28,5 @@ urlpatterns = [
     # Pages people open from mails and the demo landing page.
     path("", include("petitions.urls_pages")),
     path("", include("donations.urls_pages")),
-    path("", include("campaign.urls_pages")),
+    path("", include("pages.urls_pages")),
 ]

@@ -13,13 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaign.api import PublicAPIView
-from campaign.selectors import campaign_detail_get
-from campaign.serializers import (
-    CampaignOutputSerializer,
-    OutgoingEmailOutputSerializer,
-    TestEmailInputSerializer,
-)
+from campaign.serializers import OutgoingEmailOutputSerializer, TestEmailInputSerializer
 from campaign.services import outgoing_email_queue
 
 logger = logging.getLogger(__name__)
@@ -28,30 +22,6 @@ logger = logging.getLogger(__name__)
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
     """Browsers ask every host for /favicon.ico: point them at the campaign's SVG icon."""
     return HttpResponseRedirect(static("campaign/favicon.svg"))
-
-
-class CampaignDetailView(PublicAPIView):
-    @extend_schema(responses=CampaignOutputSerializer)
-    def get(self, request: Request, slug: str) -> Response:
-        detail = campaign_detail_get(slug=slug)
-        campaign = detail["campaign"]
-        data = {
-            "slug": campaign.slug,
-            "title": {"de": campaign.title_de, "en": campaign.title_en or campaign.title_de},
-            "description": {
-                "de": campaign.description_de,
-                "en": campaign.description_en or campaign.description_de,
-            },
-            "status": campaign.status,
-            "starts_at": campaign.starts_at,
-            "ends_at": campaign.ends_at,
-            "currency": campaign.currency,
-            "suggested_amounts": campaign.suggested_amounts,
-            "donation_goal": campaign.donation_goal,
-            "donation_totals": detail["donation_totals"],
-            "petitions": detail["petitions"],
-        }
-        return Response(CampaignOutputSerializer(data).data)
 
 
 class StaffTestEmailView(APIView):

@@ -11,28 +11,11 @@ from django.utils import timezone
 
 from donations.stripe_api import StripeUnavailable
 
+# The Stripe event tasks live with the webhook code that enqueues them (donations/webhooks.py);
+# imported here so the worker's task autodiscovery registers them.
+from donations.webhooks import stripe_event_process_task, stripe_events_sweep_task  # noqa: F401
+
 logger = logging.getLogger(__name__)
-
-
-@shared_task(
-    name="donations.stripe_event_process",
-    acks_late=True,
-    autoretry_for=(StripeUnavailable,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
-def stripe_event_process_task(stripe_event_id: int, **kwargs: Any) -> str:
-    from donations.webhooks import stripe_event_process
-
-    return stripe_event_process(stripe_event_id=stripe_event_id)
-
-
-@shared_task(name="donations.stripe_events_sweep")
-def stripe_events_sweep_task(**kwargs: Any) -> int:
-    from donations.webhooks import stripe_events_sweep
-
-    return stripe_events_sweep()
 
 
 @shared_task(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -65,8 +66,6 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> tuple[StripeEvent
 
 
 def _enqueue(stripe_event_pk: int) -> None:
-    from donations.tasks import stripe_event_process_task
-
     stripe_event_process_task.delay(stripe_event_pk)
 
 
@@ -264,3 +263,25 @@ def stripe_event_payloads_purge(*, now: Any = None) -> int:
         .exclude(payload="")
         .update(payload="")
     )
+
+
+# --- Tasks ----------------------------------------------------------------------------------
+# Here rather than in donations/tasks.py (which re-exports them): `_enqueue` needs the task and
+# the task needs the processing, so keeping both in one module avoids an import cycle.
+
+
+@shared_task(
+    name="donations.stripe_event_process",
+    acks_late=True,
+    autoretry_for=(stripe_api.StripeUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def stripe_event_process_task(stripe_event_id: int, **kwargs: Any) -> str:
+    return stripe_event_process(stripe_event_id=stripe_event_id)
+
+
+@shared_task(name="donations.stripe_events_sweep")
+def stripe_events_sweep_task(**kwargs: Any) -> int:
+    return stripe_events_sweep()

@@ -26,6 +26,7 @@ from campaign.models import OutgoingEmail
 from campaign.publisher import outgoing_email_enqueue_background
 from campaign.services import outgoing_email_queue
 from petitions.models import COUNT_MISMATCH_Q, Invalidation, Milestone, Petition, Signature, SignatureToken
+from petitions.signals import milestone_reached, signature_counts_changed, signature_counts_recounted
 from petitions.validation import SignatureInput
 
 logger = logging.getLogger(__name__)
@@ -523,18 +524,14 @@ def _counted_flags_flip() -> list[SignatureCountChange]:
 
 def _region_counts_apply(changes: list[SignatureCountChange]) -> None:
     """Per-region totals, in the same transaction as the petition counts. The officials app
-    hooks in here."""
-    from campaign.officials.services import region_totals_apply
-
-    region_totals_apply(changes=changes)
+    hooks in here through `signature_counts_changed`."""
+    signature_counts_changed.send(sender=SignatureCountChange, changes=changes)
 
 
 def _milestone_reached_hooks(milestone: Milestone) -> None:
     """Runs once per milestone, in the counter pass's transaction. The officials app hooks
-    in here (deliveries to officials)."""
-    from campaign.officials.services import deliveries_for_milestone_create
-
-    deliveries_for_milestone_create(milestone_id=milestone.pk)
+    in here through `milestone_reached` (deliveries to officials)."""
+    milestone_reached.send(sender=Milestone, milestone=milestone)
 
 
 def petition_counts_update() -> dict[str, int] | None:
@@ -624,9 +621,8 @@ def petition_counts_recount() -> dict[int, int]:
                     petition.signature_count,
                     actual,
                 )
-        from campaign.officials.services import region_totals_recount
-
-        region_totals_recount()  # the per-region totals, healed under the same lock
+        # The per-region totals (officials app), healed under the same lock.
+        signature_counts_recounted.send(sender=Petition, petition_ids=None)
     from petitions.selectors import petition_count_cache_clear
 
     petition_count_cache_clear()

@@ -11,14 +11,14 @@ from django.utils import timezone
 
 from campaign.celery import app
 from campaign.models import OutgoingEmail
-from campaign.officials.models import Delivery
-from campaign.officials.services import (
+from campaign.services import outgoing_email_sweep
+from officials.models import Delivery
+from officials.services import (
     deliveries_for_milestone_create,
     deliveries_release,
     deliveries_sync,
     delivery_resend,
 )
-from campaign.services import outgoing_email_sweep
 from petitions.services import petition_counts_update
 from tests.conftest import broker_unreachable, wait_until
 from tests.officials.test_report import pdf_text

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def landing(transactional_db: Any) -> Any:
     """The demo campaign `make run` shows, plus two confirmed signers (one agreed to be shown)."""
-    from campaign.services import campaign_demo_load
+    from pages.services import campaign_demo_load
     from petitions.models import Petition, Signature
     from petitions.selectors import petition_count_cache_clear
 

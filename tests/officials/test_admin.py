@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from campaign.models import OutgoingEmail
-from campaign.officials.models import Delivery, Official
+from officials.models import Delivery, Official
 from petitions.services import petition_counts_update
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from campaign.emails import email_render
 from campaign.models import OutgoingEmail
-from campaign.officials.models import Delivery, DeliveryPlan
-from campaign.officials.services import (
+from officials.models import Delivery, DeliveryPlan
+from officials.services import (
     deliveries_for_milestone_create,
     deliveries_process,
     deliveries_release,

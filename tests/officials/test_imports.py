@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from campaign.officials.models import Constituency, Official, PostcodeArea
+from officials.models import Constituency, Official, PostcodeArea
 
 
 def _run(*args: str) -> str:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from campaign.officials.models import RegionTotal
-from campaign.officials.selectors import constituency_totals_get, region_totals_by_state
-from campaign.officials.services import region_totals_apply, region_totals_recount
+from officials.models import RegionTotal
+from officials.selectors import constituency_totals_get, region_totals_by_state
+from officials.services import region_totals_apply, region_totals_recount
 from petitions.models import Signature
 from petitions.services import petition_counts_recount, petition_counts_update
 
@@ -90,7 +90,7 @@ def test_a_new_mapping_is_applied_by_the_recount(regions, petition, sign):
     sign(petition, postcode="99999")
     petition_counts_update()
     assert _totals(petition) == {"u:DE": 1}
-    from campaign.officials.models import PostcodeArea
+    from officials.models import PostcodeArea
 
     PostcodeArea.objects.create(country="DE", postcode="99999", constituency=regions[18], share=1)
     region_totals_recount()
@@ -117,7 +117,7 @@ def test_the_recount_command_re_attributes_after_a_new_mapping(regions, petition
 
     from django.core.management import call_command
 
-    from campaign.officials.models import PostcodeArea
+    from officials.models import PostcodeArea
 
     sign(petition, postcode="99999")
     petition_counts_update()

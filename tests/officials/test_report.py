@@ -6,7 +6,7 @@ import hashlib
 import io
 
 from campaign.models import ExportLog
-from campaign.officials.reports import ReportOptions, handover_report_render, signature_list_digest
+from officials.reports import ReportOptions, handover_report_render, signature_list_digest
 from petitions.models import Petition, Signature
 from petitions.services import petition_counts_update
 

@@ -1,5 +1,5 @@
-"""The demo landing page at `/` (the reference for integrators) and the widget's small config
-endpoint."""
+"""The demo landing page at `/` (the reference for integrators), the widget's small config
+endpoint and the campaign detail endpoint (a campaign with its petitions and donations)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaign.api import PublicAPIView
-from campaign.selectors import campaign_landing_get
+from campaign.serializers import CampaignOutputSerializer
+from pages.selectors import campaign_detail_get, campaign_landing_get
 
 
 def _origin(url: str) -> str:
@@ -82,7 +83,7 @@ def landing_page(request: HttpRequest) -> HttpResponse:
     with translation.override(lang):
         response = render(
             request,
-            "campaign/landing.html",
+            "pages/landing.html",
             {
                 "lang": lang,
                 "other_lang": "de" if lang == "en" else "en",
@@ -114,3 +115,27 @@ class WidgetConfigView(PublicAPIView):
         response = Response(WidgetConfigOutputSerializer(data).data)
         response["Cache-Control"] = "public, max-age=300"
         return response
+
+
+class CampaignDetailView(PublicAPIView):
+    @extend_schema(responses=CampaignOutputSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        detail = campaign_detail_get(slug=slug)
+        campaign = detail["campaign"]
+        data = {
+            "slug": campaign.slug,
+            "title": {"de": campaign.title_de, "en": campaign.title_en or campaign.title_de},
+            "description": {
+                "de": campaign.description_de,
+                "en": campaign.description_en or campaign.description_de,
+            },
+            "status": campaign.status,
+            "starts_at": campaign.starts_at,
+            "ends_at": campaign.ends_at,
+            "currency": campaign.currency,
+            "suggested_amounts": campaign.suggested_amounts,
+            "donation_goal": campaign.donation_goal,
+            "donation_totals": detail["donation_totals"],
+            "petitions": detail["petitions"],
+        }
+        return Response(CampaignOutputSerializer(data).data)

@@ -30,7 +30,8 @@ from django.utils.text import slugify
 
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign, OutgoingEmail
-from campaign.officials.models import (
+from campaign.services import outgoing_email_queue
+from officials.models import (
     Constituency,
     Delivery,
     DeliveryPlan,
@@ -39,7 +40,7 @@ from campaign.officials.models import (
     RegionTotal,
     postcode_normalize,
 )
-from campaign.services import outgoing_email_queue
+from petitions.models import Milestone, Signature
 
 logger = logging.getLogger(__name__)
 
@@ -367,8 +368,6 @@ def region_totals_recount(*, petition_ids: Iterable[int] | None = None) -> dict[
     (`counted`), healing any drift. The database groups by (petition, country, postcode);
     the attribution runs over those groups. Call it under the counter pass's lock (the nightly
     petition recount does)."""
-    from petitions.models import Signature
-
     signatures = Signature.objects.filter(counted=True)
     totals = RegionTotal.objects.all()
     if petition_ids is not None:
@@ -491,8 +490,6 @@ def deliveries_for_milestone_create(*, milestone_id: int, now: datetime | None =
     """Creates the deliveries of every active plan that lists the milestone's target, and
     hands those that fit under the hourly cap to the outbox, in the caller's transaction.
     Idempotent: a second call (a retried task, a count that crossed again) creates nothing."""
-    from petitions.models import Milestone
-
     milestone = Milestone.objects.select_related("petition").get(pk=milestone_id)
     petition = milestone.petition
     recipients: list[tuple[Official, DeliveryPlan]] = []
@@ -721,8 +718,9 @@ def handover_report_download(
 ) -> bytes:
     """Renders the handover report for staff and records the download in the export log
     (who, when, which options), since it can carry names."""
+    # Imported here: the report pulls in fpdf, which only this staff download needs.
     from campaign.exports import export_log_finish, export_log_start
-    from campaign.officials.reports import ReportOptions, handover_report_render
+    from officials.reports import ReportOptions, handover_report_render
 
     chosen = None
     if constituency is not None:
@@ -742,7 +740,7 @@ def handover_report_download(
 
 
 def sample_data_rows(name: str) -> list[dict[str, str]]:
-    """Rows of a CSV file shipped in `campaign/officials/sample_data/`."""
+    """Rows of a CSV file shipped in `officials/sample_data/`."""
     path = Path(__file__).resolve().parent / "sample_data" / name
     return csv_rows_read(text=path.read_text(encoding="utf-8"), required=[])
 

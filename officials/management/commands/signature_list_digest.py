@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from campaign.officials.reports import signature_list_lines
+from officials.reports import signature_list_lines
 
 
 class Command(BaseCommand):

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db.models import Max
 
-from campaign.officials.models import RegionTotal
+from officials.models import RegionTotal
+from petitions.models import Petition
 
 
 def constituency_totals_get(*, petition: Any) -> list[dict[str, Any]]:
@@ -73,8 +74,6 @@ def petition_public_get(*, slug: str) -> Any:
     """A petition the public may see (not a draft, in a public campaign); 404 otherwise."""
     from django.http import Http404
 
-    from petitions.models import Petition
-
     petition = (
         Petition.objects.filter(slug=slug)
         .exclude(status=Petition.Status.DRAFT)
@@ -88,7 +87,5 @@ def petition_public_get(*, slug: str) -> Any:
 
 def petition_staff_get(*, slug: str) -> Any:
     from django.shortcuts import get_object_or_404
-
-    from petitions.models import Petition
 
     return get_object_or_404(Petition, slug=slug)

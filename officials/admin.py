@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from campaign.exceptions import ApplicationError
-from campaign.officials.models import (
+from officials.models import (
     Constituency,
     Delivery,
     DeliveryPlan,
@@ -21,7 +21,7 @@ from campaign.officials.models import (
     PostcodeArea,
     RegionTotal,
 )
-from campaign.officials.services import (
+from officials.services import (
     constituencies_import,
     csv_rows_read,
     delivery_cancel,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaign.officials import views
+from officials import views
 
 urlpatterns = [
     path("petitions/<slug:slug>/regions/", views.PetitionRegionsView.as_view(), name="petition-regions"),

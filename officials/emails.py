@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
-from campaign.officials.models import Delivery
-from campaign.officials.reports import ReportOptions, handover_report_render, number_format
-from campaign.officials.services import DELIVERY_EMAIL_KIND
+from officials.models import Delivery
+from officials.reports import ReportOptions, handover_report_render, number_format
+from officials.services import DELIVERY_EMAIL_KIND
 
 if TYPE_CHECKING:
     from campaign.models import OutgoingEmail

@@ -9,18 +9,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
-from campaign.officials.selectors import (
+from officials.selectors import (
     constituency_totals_get,
     petition_public_get,
     petition_staff_get,
     region_totals_by_state,
 )
-from campaign.officials.serializers import (
+from officials.serializers import (
     PetitionConstituenciesOutputSerializer,
     PetitionRegionsOutputSerializer,
     PetitionReportInputSerializer,
 )
-from campaign.officials.services import handover_report_download
+from officials.services import handover_report_download
 
 
 class PetitionRegionsView(PublicAPIView):

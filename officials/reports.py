@@ -27,9 +27,9 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from campaign.officials.models import Constituency
-from campaign.officials.selectors import constituency_totals_get, region_totals_by_state
 from campaign.pdf import FONT_FAMILY, pdf_document_new
+from officials.models import Constituency
+from officials.selectors import constituency_totals_get, region_totals_by_state
 
 
 def signature_list_lines(*, petition_id: int) -> Iterator[bytes]:
@@ -251,7 +251,7 @@ def _table(pdf: FPDF, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) 
 
 
 def _signers(petition_id: int, constituency: Constituency | None) -> list[tuple[str, str, date | None]]:
-    from campaign.officials.services import RegionResolver
+    from officials.services import RegionResolver
     from petitions.models import Signature
 
     rows = list(

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from campaign.services import campaign_demo_load
+from pages.services import campaign_demo_load
 
 
 class Command(BaseCommand):
