@@ -16,7 +16,7 @@ class DonorAdmin(admin.ModelAdmin):
 
     @admin.action(description="Erase personal data (erasure request) and stop monthly gifts")
     def anonymise(self, request: Any, queryset: Any) -> None:
-        from donations.services import donor_anonymise
+        from donations.retention import donor_anonymise
 
         for donor_id in queryset.values_list("pk", flat=True):
             donor_anonymise(donor_id=donor_id)
@@ -36,7 +36,7 @@ class DonationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refund in full at Stripe (the status follows from Stripe's event)")
     def refund(self, request: Any, queryset: Any) -> None:
-        from donations.services import donation_refund
+        from donations.charging import donation_refund
         from donations.stripe_api import StripeRejected, StripeUnavailable
 
         done = 0

@@ -12,7 +12,7 @@ from campaign.emails import PreparedEmail, register_email_builder
 @register_email_builder("donation_thanks")
 def _thanks_build(email: Any) -> PreparedEmail:
     """A monthly gift's thank-you carries a fresh cancel link; only its hash is stored."""
-    from donations.services import mandate_cancel_token_mint
+    from donations.mandates import mandate_cancel_token_mint
 
     mandate_id = email.context.get("mandate_id")
     if not mandate_id:

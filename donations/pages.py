@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from campaign.exceptions import ApplicationError
-from donations.services import mandate_cancel
+from donations.mandates import mandate_cancel
 
 
 @csrf_exempt  # the token in the form is the credential; there is no session to ride on

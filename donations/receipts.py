@@ -12,6 +12,7 @@ bank statement.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,8 @@ from campaign.services import outgoing_email_queue
 from donations.models import Donation, Donor, Receipt, ReceiptCounter
 
 logger = logging.getLogger(__name__)
+
+_Text = Callable[..., None]  # writes a paragraph onto the receipt PDF
 
 
 def receipt_number_take(*, year: int) -> tuple[int, str]:
@@ -217,24 +220,41 @@ def receipt_pdf_render(receipt: Receipt) -> bytes:
         pdf.set_font(FONT_FAMILY, style, size)
         pdf.multi_cell(width, height, value, new_x="LMARGIN", new_y="NEXT")
 
+    _pdf_heading(pdf, receipt, text, org)
+    _pdf_donor_and_gift(pdf, receipt, text)
+    _pdf_tax_status(pdf, receipt, text, tax)
+    _pdf_signature_and_liability(pdf, receipt, text, org, tax)
+    if receipt.kind == Receipt.Kind.ANNUAL:
+        _annual_appendix(pdf, receipt, text)
+    return bytes(pdf.output())
+
+
+def _receipt_title(receipt: Receipt) -> str:
+    if receipt.kind == Receipt.Kind.SIMPLIFIED:
+        return "Vereinfachter Zuwendungsnachweis (Zuwendungen bis 300 Euro)"
+    if receipt.kind == Receipt.Kind.ANNUAL:
+        return "Sammelbestätigung über Geldzuwendungen"
+    return "Bestätigung über Geldzuwendungen"
+
+
+def _pdf_heading(pdf: FPDF, receipt: Receipt, text: _Text, org: dict[str, Any]) -> None:
+    """The issuer, a void mark, the title of the official template and its legal basis."""
     text(f"{org['name']} · {org['address']}", size=8)
     pdf.ln(4)
     if receipt.status == Receipt.Status.VOID:
         text("UNGÜLTIG – diese Bestätigung wurde zurückgezogen.", size=14, style="B")
         pdf.ln(2)
-    if receipt.kind == Receipt.Kind.SIMPLIFIED:
-        title = "Vereinfachter Zuwendungsnachweis (Zuwendungen bis 300 Euro)"
-    elif receipt.kind == Receipt.Kind.ANNUAL:
-        title = "Sammelbestätigung über Geldzuwendungen"
-    else:
-        title = "Bestätigung über Geldzuwendungen"
-    text(title, size=14, style="B", height=7)
+    text(_receipt_title(receipt), size=14, style="B", height=7)
     text(
         "im Sinne des § 10b des Einkommensteuergesetzes an eine der in § 5 Abs. 1 Nr. 9 des "
         "Körperschaftsteuergesetzes bezeichneten Körperschaften, Personenvereinigungen oder "
         "Vermögensmassen",
         size=8,
     )
+
+
+def _pdf_donor_and_gift(pdf: FPDF, receipt: Receipt, text: _Text) -> None:
+    """The receipt number, the donor, the amount (in figures and words) and its date or period."""
     pdf.ln(3)
     text(f"Nummer der Bestätigung: {receipt.number}", style="B")
     pdf.ln(2)
@@ -255,6 +275,10 @@ def receipt_pdf_render(receipt: Receipt) -> bytes:
     pdf.ln(3)
     text("Es handelt sich nicht um den Verzicht auf Erstattung von Aufwendungen.")
     text("Es handelt sich nicht um einen Mitgliedsbeitrag.")
+
+
+def _pdf_tax_status(pdf: FPDF, receipt: Receipt, text: _Text, tax: dict[str, Any]) -> None:
+    """The recipient's tax exemption, the purpose, and the notes of the simplified and annual kinds."""
     pdf.ln(3)
     exemption_date = tax["exemption_date"]
     try:
@@ -290,6 +314,12 @@ def receipt_pdf_render(receipt: Receipt) -> bytes:
             "enthaltenen Zuwendungen keine weiteren Bestätigungen ausgestellt wurden.",
             size=8,
         )
+
+
+def _pdf_signature_and_liability(
+    pdf: FPDF, receipt: Receipt, text: _Text, org: dict[str, Any], tax: dict[str, Any]
+) -> None:
+    """Place, date and signatory, and the liability notice of § 10b Abs. 4 EStG."""
     pdf.ln(6)
     text(f"{tax['place']}, {timezone.localdate(receipt.issued_at):%d.%m.%Y}")
     text(f"{tax['signatory']}, {org['name']}")
@@ -303,9 +333,6 @@ def receipt_pdf_render(receipt: Receipt) -> bytes:
         size=7,
         height=4,
     )
-    if receipt.kind == Receipt.Kind.ANNUAL:
-        _annual_appendix(pdf, receipt, text)
-    return bytes(pdf.output())
 
 
 def _annual_appendix(pdf: Any, receipt: Receipt, text: Any) -> None:

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
     max_retries=5,
 )
 def mandate_charge_task(mandate_id: int, today: str | None = None, **kwargs: Any) -> str:
-    from donations.services import mandate_charge
+    from donations.mandates import mandate_charge
 
     day = date.fromisoformat(today) if today else timezone.localdate()
     return mandate_charge(mandate_id=mandate_id, today=day)
@@ -35,7 +35,7 @@ def mandate_charge_task(mandate_id: int, today: str | None = None, **kwargs: Any
 @shared_task(name="donations.mandates_charge_due")
 def mandates_charge_due_task(today: str | None = None, **kwargs: Any) -> int:
     """Fans out one charge task per due mandate; `today` (ISO date) is the injectable clock."""
-    from donations.services import mandates_due
+    from donations.mandates import mandates_due
 
     day = date.fromisoformat(today) if today else timezone.localdate()
     ids = mandates_due(today=day)
@@ -48,7 +48,7 @@ def mandates_charge_due_task(today: str | None = None, **kwargs: Any) -> int:
     name="donations.payments_reconcile", autoretry_for=(StripeUnavailable,), max_retries=3, retry_backoff=True
 )
 def payments_reconcile_task(**kwargs: Any) -> dict[str, int]:
-    from donations.services import payments_reconcile
+    from donations.reconciliation import payments_reconcile
 
     return payments_reconcile()
 
@@ -66,6 +66,6 @@ def annual_receipts_issue_task(today: str | None = None, force_year: int | None 
 
 @shared_task(name="donations.donors_abandoned_purge")
 def donors_abandoned_purge_task(**kwargs: Any) -> int:
-    from donations.services import donors_abandoned_purge
+    from donations.retention import donors_abandoned_purge
 
     return donors_abandoned_purge()

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError
 from campaign.throttles import FailOpenScopedRateThrottle
-from donations import selectors, services
+from donations import charging, mandates, selectors, starting
 from donations.serializers import (
     DonationCompleteOutputSerializer,
     DonationCreateInputSerializer,
@@ -39,7 +39,7 @@ class DonationCreateView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = DonationCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        started = services.donation_start(data=serializer.validated_data)
+        started = starting.donation_start(data=serializer.validated_data)
         donation = started.donation
         data = {
             "id": donation.public_id,
@@ -60,7 +60,7 @@ class DonationCompleteView(PublicAPIView):
 
     @extend_schema(request=None, responses=DonationCompleteOutputSerializer)
     def post(self, request: Request, public_id: Any) -> Response:
-        completed = services.donation_complete(public_id=public_id)
+        completed = charging.donation_complete(public_id=public_id)
         data = {
             **selectors.donation_output(completed.donation),
             "client_secret": completed.client_secret or None,
@@ -89,7 +89,7 @@ class DonationCancelView(PublicAPIView):
     def post(self, request: Request) -> Response:
         serializer = TokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        mandate = services.mandate_cancel(token=serializer.validated_data["token"])
+        mandate = mandates.mandate_cancel(token=serializer.validated_data["token"])
         return Response({"status": mandate.status})
 
 

@@ -21,13 +21,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from donations import stripe_api
-from donations.models import StripeEvent
-from donations.services import (
+from donations.charging import (
     donation_apply_dispute,
     donation_apply_payment_intent,
     donation_apply_refund,
     donation_lock_by_stripe,
 )
+from donations.models import StripeEvent
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from campaign.models import Campaign
-from donations.services import donations_demo_load
+from donations.demo import donations_demo_load
 from officials.services import officials_demo_load
 from petitions.services import petitions_demo_load
 

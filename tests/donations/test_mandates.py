@@ -13,8 +13,9 @@ from django.utils import timezone
 from campaign.emails import email_render
 from campaign.models import OutgoingEmail
 from donations import stripe_api
+from donations.amounts import month_add
+from donations.mandates import mandate_charge, mandates_due
 from donations.models import Donation, Mandate, MandateCancelToken
-from donations.services import mandate_charge, mandates_due, month_add
 from tests.donations.helpers import donation_complete, donation_start
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +139,7 @@ def test_it_announces_sepa_debits_in_the_thank_you_mail(api_client, campaign, lo
 
 
 def cancel_token(mandate: Mandate) -> str:
-    from donations.services import mandate_cancel_token_mint
+    from donations.mandates import mandate_cancel_token_mint
 
     return mandate_cancel_token_mint(mandate_id=mandate.pk)
 

@@ -151,7 +151,7 @@ def test_it_voids_a_receipt_and_tells_the_donor(campaign):
 
 
 def test_it_voids_the_receipt_of_a_refunded_donation_via_the_api_flow(api_client, campaign, localstripe):
-    from donations.services import donation_apply_refund
+    from donations.charging import donation_apply_refund
 
     body = donation_start(api_client, campaign.slug, amount=35000, **RECEIPT_ADDRESS)
     localstripe.save_card(body["client_secret"])
@@ -289,7 +289,7 @@ def test_it_mails_the_receipt_with_the_pdf_attached(campaign):
 
 
 def test_a_refund_replaces_the_annual_receipt_with_a_corrected_one(campaign):
-    from donations.services import donation_apply_refund
+    from donations.charging import donation_apply_refund
 
     gifts = monthly_gifts(campaign, method="card", statuses={1: "succeeded", 2: "succeeded", 3: "succeeded"})
     annual_receipts_issue(year=2025)

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from donations.amounts import donation_fee_compute
 from donations.models import Donation, Donor
+from donations.reconciliation import payments_reconcile
+from donations.retention import donor_anonymise
 from donations.selectors import campaign_donation_totals_get
-from donations.services import donation_fee_compute, donor_anonymise, payments_reconcile
 from tests.donations.helpers import donation_complete, donation_start
 from tests.fixtures.localstripe import CARD_3DS
 
@@ -164,7 +166,7 @@ def test_it_erases_donors_who_never_gave_after_the_retention_period(campaign, se
     failed = make_donation(campaign, "failed@example.org", 5000, "failed")
     paid = make_donation(campaign, "paid@example.org", 5000, "succeeded")
     make_donation(campaign, "paid@example.org", 5000, "created")  # a second, abandoned try
-    from donations.services import donors_abandoned_purge
+    from donations.retention import donors_abandoned_purge
 
     assert donors_abandoned_purge(now=timezone.now() + timedelta(days=29)) == 0
     assert donors_abandoned_purge(now=timezone.now() + timedelta(days=31)) == 2

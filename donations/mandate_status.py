@@ -1,0 +1,68 @@
+"""Status changes of a monthly gift shared by charging and the mandate schedule: setting a
+status, and recording a failed monthly charge (retry or pause)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from campaign.services import outgoing_email_queue
+from donations.amounts import amount_display
+from donations.models import Donation, Mandate
+
+logger = logging.getLogger(__name__)
+
+
+def mandate_set_status(mandate: Mandate, status: str) -> None:
+    now = timezone.now()
+    mandate.status = status
+    fields = ["status", "updated_at"]
+    if status == Mandate.Status.PAUSED:
+        mandate.paused_at = now
+        fields.append("paused_at")
+    if status == Mandate.Status.CANCELED:
+        mandate.canceled_at = now
+        mandate.next_charge_on = None
+        fields += ["canceled_at", "next_charge_on"]
+    mandate.save(update_fields=fields)
+    logger.info("mandate %s: %s", mandate.pk, status)
+
+
+def mandate_record_failure(mandate: Mandate, donation: Donation, *, today: date) -> None:
+    """A monthly charge failed: retry the same month after a few days, a bounded number of
+    times, then pause the mandate and tell the donor."""
+    mandate.failure_count += 1
+    mandate.next_period = donation.period
+    donor = mandate.donor
+    context = {
+        "first_name": donor.first_name,
+        "amount": amount_display(mandate.total_amount, donor.locale),
+        "period": donation.period,
+        "mandate_reference": mandate.reference,
+    }
+    if mandate.failure_count >= settings.MANDATE_MAX_FAILURES:
+        mandate.save(update_fields=["failure_count", "next_period", "updated_at"])
+        mandate_set_status(mandate, Mandate.Status.PAUSED)
+        outgoing_email_queue(
+            kind="mandate_paused",
+            to_email=donor.email,
+            locale=donor.locale,
+            context=context,
+            subject_type="donations.mandate",
+            subject_id=mandate.pk,
+        )
+        return
+    mandate.next_charge_on = today + timedelta(days=settings.MANDATE_RETRY_DAYS)
+    mandate.save(update_fields=["failure_count", "next_period", "next_charge_on", "updated_at"])
+    context["retry_on"] = mandate.next_charge_on.isoformat()
+    outgoing_email_queue(
+        kind="donation_charge_failed",
+        to_email=donor.email,
+        locale=donor.locale,
+        context=context,
+        subject_type="donations.donation",
+        subject_id=donation.pk,
+    )
