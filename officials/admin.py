@@ -13,6 +13,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from campaign.exceptions import ApplicationError
+from officials.deliveries import delivery_cancel, delivery_plan_recipients, delivery_resend
+from officials.imports import constituencies_import, csv_rows_read, officials_import, postcode_areas_import
 from officials.models import (
     Constituency,
     Delivery,
@@ -20,15 +22,6 @@ from officials.models import (
     Official,
     PostcodeArea,
     RegionTotal,
-)
-from officials.services import (
-    constituencies_import,
-    csv_rows_read,
-    delivery_cancel,
-    delivery_plan_recipients,
-    delivery_resend,
-    officials_import,
-    postcode_areas_import,
 )
 
 if TYPE_CHECKING:

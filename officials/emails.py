@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
+from officials.deliveries import DELIVERY_EMAIL_KIND
 from officials.models import Delivery
 from officials.reports import ReportOptions, handover_report_render, number_format
-from officials.services import DELIVERY_EMAIL_KIND
 
 if TYPE_CHECKING:
     from campaign.models import OutgoingEmail

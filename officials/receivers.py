@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from officials.services import deliveries_for_milestone_create, region_totals_apply, region_totals_recount
+from officials.deliveries import deliveries_for_milestone_create
+from officials.regions import region_totals_apply, region_totals_recount
 from petitions.signals import milestone_reached, signature_counts_changed, signature_counts_recounted
 
 

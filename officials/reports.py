@@ -251,7 +251,7 @@ def _table(pdf: FPDF, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) 
 
 
 def _signers(petition_id: int, constituency: Constituency | None) -> list[tuple[str, str, date | None]]:
-    from officials.services import RegionResolver
+    from officials.regions import RegionResolver
     from petitions.models import Signature
 
     rows = list(
@@ -269,42 +269,23 @@ def _signers(petition_id: int, constituency: Constituency | None) -> list[tuple[
     ]
 
 
-def handover_report_render(
-    *, petition: Any, options: ReportOptions | None = None, now: datetime | None = None
-) -> bytes:
-    """Renders the report PDF and returns its bytes."""
-    from petitions.models import Petition
-
-    petition = Petition.objects.get(pk=petition.pk)  # the counts as of now, not of the caller's copy
-    options = options or ReportOptions()
-    locale = options.locale if options.locale in _TEXT else "de"
-    text = _TEXT[locale]
-    now = now or timezone.now()
+def _title_section(pdf: FPDF, *, title: str, text: dict[str, str], locale: str, now: datetime) -> None:
     tz = ZoneInfo(settings.TIME_ZONE)
-    title = (petition.title_en if locale == "en" else "") or petition.title_de
-    body = (petition.text_en if locale == "en" else "") or petition.text_de
-    online = petition.signature_count
-    digest, digest_count = signature_list_digest(petition_id=petition.pk)
-
-    pdf = pdf_document_new(
-        _ReportPDF, title=f"{text['title']}: {title}", author=settings.ORGANISATION["name"] or ""
-    )
-    pdf.set_creation_date(now)
-    pdf.footer_text = f"{settings.ORGANISATION['name']} · {text['title']}"
-    pdf.set_auto_page_break(auto=True, margin=18)
-    pdf.add_page()
-
     _line(pdf, text["title"], size=11)
     _line(pdf, title, bold=True, size=16)
     stamp = now.astimezone(tz).strftime("%d.%m.%Y %H:%M" if locale == "de" else "%Y-%m-%d %H:%M")
     _line(pdf, f"{text['as_of']}: {stamp} ({settings.TIME_ZONE}) · {settings.ORGANISATION['name']}", size=9)
 
+
+def _totals_section(
+    pdf: FPDF, *, petition: Any, constituency: Constituency | None, text: dict[str, str], locale: str
+) -> None:
+    online = petition.signature_count
     _heading(pdf, text["totals"])
     _line(pdf, f"{text['total']}: {number_format(petition.total_count, locale)}", bold=True)
     _line(pdf, f"{text['online']}: {number_format(online, locale)}")
     _line(pdf, f"{text['offline']}: {number_format(petition.offline_count, locale)}")
-    if options.constituency is not None:
-        constituency = options.constituency
+    if constituency is not None:
         count = next(
             (
                 row["count"]
@@ -321,16 +302,17 @@ def handover_report_render(
             ),
         )
 
-    if body:
-        _heading(pdf, text["text"])
-        _line(pdf, body)
 
+def _chart_section(pdf: FPDF, *, petition_id: int, text: dict[str, str], locale: str) -> None:
     if pdf.get_y() + 75 > pdf.h - pdf.b_margin:
         pdf.add_page()  # keep the chart's heading with the chart
     _heading(pdf, text["chart"])
-    _chart(pdf, signatures_per_day(petition_id=petition.pk), text, locale)
+    _chart(pdf, signatures_per_day(petition_id=petition_id), text, locale)
 
-    if options.table == "constituency":
+
+def _regions_section(pdf: FPDF, *, petition: Any, table: str, text: dict[str, str], locale: str) -> None:
+    online = petition.signature_count
+    if table == "constituency":
         _heading(pdf, text["by_constituency"])
         regions = [
             (
@@ -367,21 +349,63 @@ def handover_report_render(
     else:
         _line(pdf, text["none"])
 
+
+def _digest_section(pdf: FPDF, *, digest: str, digest_count: int, text: dict[str, str], locale: str) -> None:
     _heading(pdf, text["digest"])
     pdf.set_font(FONT_FAMILY, "B", 9)
     pdf.multi_cell(0, 5.5, digest, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     _line(pdf, f"{text['digest_count']}: {number_format(digest_count, locale)}")
     _line(pdf, text["digest_definition"], size=8)
 
+
+def _signers_section(
+    pdf: FPDF, *, petition_id: int, constituency: Constituency | None, text: dict[str, str], locale: str
+) -> None:
+    _heading(pdf, text["signers"])
+    fmt = "%d.%m.%Y" if locale == "de" else "%Y-%m-%d"
+    signers = [
+        (name, postcode, day.strftime(fmt) if day else "")
+        for name, postcode, day in _signers(petition_id, constituency)
+    ]
+    if signers:
+        _table(pdf, (text["name"], text["postcode"], text["date"]), signers)
+    else:
+        _line(pdf, text["none"])
+
+
+def handover_report_render(
+    *, petition: Any, options: ReportOptions | None = None, now: datetime | None = None
+) -> bytes:
+    """Renders the report PDF and returns its bytes."""
+    from petitions.models import Petition
+
+    petition = Petition.objects.get(pk=petition.pk)  # the counts as of now, not of the caller's copy
+    options = options or ReportOptions()
+    locale = options.locale if options.locale in _TEXT else "de"
+    text = _TEXT[locale]
+    now = now or timezone.now()
+    title = (petition.title_en if locale == "en" else "") or petition.title_de
+    body = (petition.text_en if locale == "en" else "") or petition.text_de
+    digest, digest_count = signature_list_digest(petition_id=petition.pk)
+
+    pdf = pdf_document_new(
+        _ReportPDF, title=f"{text['title']}: {title}", author=settings.ORGANISATION["name"] or ""
+    )
+    pdf.set_creation_date(now)
+    pdf.footer_text = f"{settings.ORGANISATION['name']} · {text['title']}"
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+
+    _title_section(pdf, title=title, text=text, locale=locale, now=now)
+    _totals_section(pdf, petition=petition, constituency=options.constituency, text=text, locale=locale)
+    if body:
+        _heading(pdf, text["text"])
+        _line(pdf, body)
+    _chart_section(pdf, petition_id=petition.pk, text=text, locale=locale)
+    _regions_section(pdf, petition=petition, table=options.table, text=text, locale=locale)
+    _digest_section(pdf, digest=digest, digest_count=digest_count, text=text, locale=locale)
     if options.include_names:
-        _heading(pdf, text["signers"])
-        fmt = "%d.%m.%Y" if locale == "de" else "%Y-%m-%d"
-        signers = [
-            (name, postcode, day.strftime(fmt) if day else "")
-            for name, postcode, day in _signers(petition.pk, options.constituency)
-        ]
-        if signers:
-            _table(pdf, (text["name"], text["postcode"], text["date"]), signers)
-        else:
-            _line(pdf, text["none"])
+        _signers_section(
+            pdf, petition_id=petition.pk, constituency=options.constituency, text=text, locale=locale
+        )
     return bytes(pdf.output())

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
+from officials.deliveries import handover_report_download
 from officials.selectors import (
     constituency_totals_get,
     petition_public_get,
@@ -20,7 +21,6 @@ from officials.serializers import (
     PetitionRegionsOutputSerializer,
     PetitionReportInputSerializer,
 )
-from officials.services import handover_report_download
 
 
 class PetitionRegionsView(PublicAPIView):

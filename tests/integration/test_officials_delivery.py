@@ -12,13 +12,13 @@ from django.utils import timezone
 from campaign.celery import app
 from campaign.models import OutgoingEmail
 from campaign.services import outgoing_email_sweep
-from officials.models import Delivery
-from officials.services import (
+from officials.deliveries import (
     deliveries_for_milestone_create,
     deliveries_release,
     deliveries_sync,
     delivery_resend,
 )
+from officials.models import Delivery
 from petitions.services import petition_counts_update
 from tests.conftest import broker_unreachable, wait_until
 from tests.officials.test_report import pdf_text

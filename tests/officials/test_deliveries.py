@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 from campaign.emails import email_render
 from campaign.models import OutgoingEmail
-from officials.models import Delivery, DeliveryPlan
-from officials.services import (
+from officials.deliveries import (
     deliveries_for_milestone_create,
     deliveries_process,
     deliveries_release,
     deliveries_sync,
     delivery_resend,
 )
+from officials.models import Delivery, DeliveryPlan
 from petitions.models import Milestone, Signature
 from petitions.services import petition_counts_update
 from tests.fixtures.officials import WEEKLY_MONDAY_9

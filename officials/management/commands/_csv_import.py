@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from campaign.exceptions import ApplicationError
-from officials.services import csv_rows_read
+from officials.imports import csv_rows_read
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from officials.imports import constituencies_import
 from officials.management.commands._csv_import import CSVImportCommand
-from officials.services import constituencies_import
 
 
 class Command(CSVImportCommand):

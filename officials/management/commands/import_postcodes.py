@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from officials.imports import postcode_areas_import
 from officials.management.commands._csv_import import CSVImportCommand
-from officials.services import postcode_areas_import
 
 
 class Command(CSVImportCommand):
