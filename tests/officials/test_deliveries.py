@@ -16,8 +16,8 @@ from officials.services import (
     deliveries_sync,
     delivery_resend,
 )
+from petitions.counting import petition_counts_update
 from petitions.models import Milestone, Signature
-from petitions.services import petition_counts_update
 from tests.fixtures.officials import WEEKLY_MONDAY_9
 
 
