@@ -235,7 +235,7 @@ def fixtures_create(*, with_rows: bool) -> Fixtures:
             cursor.execute("VACUUM ANALYZE petitions_signature")
         log(f"inserted in {time.monotonic() - started:.1f}s; the nightly recount sets the totals")
         started = time.monotonic()
-        from petitions.services import petition_counts_recount
+        from petitions.counting import petition_counts_recount
 
         petition_counts_recount()
         export_petition.refresh_from_db()
@@ -793,7 +793,7 @@ def _confirmation_mails_queue(*, petition: Any, batch: str) -> list[int]:
 
     from campaign.models import OutgoingEmail
     from petitions.selectors import petition_for_signing_get
-    from petitions.services import signature_create
+    from petitions.signing import signature_create
     from petitions.validation import signature_input_validate
 
     # The signing benchmark left its own mails queued: they are not part of this drain.

@@ -9,7 +9,7 @@ from django.db import transaction
 from campaign.models import Campaign
 from donations.demo import donations_demo_load
 from officials.demo import officials_demo_load
-from petitions.services import petitions_demo_load
+from petitions.demo import petitions_demo_load
 
 DEMO_CAMPAIGN_SLUG = "stopstreamingexploitation"
 

@@ -11,13 +11,11 @@ from django.conf import settings
 from django.db import transaction
 
 from campaign.emails import PreparedEmail, register_email_builder
+from petitions.fraud import signature_fraud_check
 from petitions.models import Signature, SignatureToken
-from petitions.services import (
-    CONFIRMATION_EMAIL_KIND,
-    REMINDER_EMAIL_KIND,
-    signature_fraud_check,
-    signature_token_mint,
-)
+from petitions.reminders import REMINDER_EMAIL_KIND
+from petitions.signing import CONFIRMATION_EMAIL_KIND
+from petitions.tokens import signature_token_mint
 
 if TYPE_CHECKING:
     from campaign.models import OutgoingEmail
@@ -34,6 +32,16 @@ def _page_url(path: str, token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}{path}?{urlencode({'token': token})}"
 
 
+def _fraud_check_step(signature_id: int) -> None:
+    """The silent fraud check, a step of its own run before the mail is built (in the
+    builder's transaction, so it shares its commit)."""
+    try:
+        with transaction.atomic():  # a savepoint: a failing check must not undo the tokens
+            signature_fraud_check(signature_id=signature_id)
+    except Exception:  # noqa: BLE001 - a failing check must not stop the confirmation mail
+        logger.exception("fraud check failed for signature %s", signature_id)
+
+
 @register_email_builder(CONFIRMATION_EMAIL_KIND)
 @register_email_builder(REMINDER_EMAIL_KIND)
 def signature_confirmation_build(email: OutgoingEmail) -> PreparedEmail:
@@ -41,11 +49,7 @@ def signature_confirmation_build(email: OutgoingEmail) -> PreparedEmail:
     # One transaction for the check and both tokens: one commit (one WAL flush) per mail instead
     # of one per write; the tokens are committed before the mail that carries them is sent.
     with transaction.atomic():
-        try:
-            with transaction.atomic():  # a savepoint: a failing check must not undo the tokens
-                signature_fraud_check(signature_id=signature_id)
-        except Exception:  # noqa: BLE001 - a failing check must not stop the confirmation mail
-            logger.exception("fraud check failed for signature %s", signature_id)
+        _fraud_check_step(signature_id)
         signature = Signature.objects.select_related("petition").filter(pk=signature_id).first()
         if signature is None or signature.status == Signature.Status.WITHDRAWN:
             raise SignatureGone(f"signature {signature_id} is gone")

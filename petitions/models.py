@@ -1,7 +1,7 @@
 """Petitions, their milestones and signatures.
 
 Counting rule: `Petition.signature_count` is maintained only by the batch counter pass
-(`petitions.services.petition_counts_update`). A signature is included exactly when it is
+(`petitions.counting.petition_counts_update`). A signature is included exactly when it is
 confirmed and not flagged; its `counted` flag records whether it currently is, so the pass
 flips the flags that differ and adds the +1/-1 deltas in one statement. No request ever
 updates a counter row.

@@ -16,7 +16,9 @@ from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign
+from petitions.hashing import consent_text_hash, token_hash
 from petitions.models import Petition, Signature
+from petitions.signing import PetitionForSigning, petition_is_open
 
 _cache: dict[tuple[str, str], tuple[float, Any]] = {}
 _CACHE_MAX_ENTRIES = 2000
@@ -61,7 +63,6 @@ def petition_public_get(*, slug: str) -> Petition:
 
 def petition_for_signing_get(*, slug: str) -> Any:
     """The petition as the sign path needs it; 404 when unknown, 409 when not open."""
-    from petitions.services import PetitionForSigning, consent_text_hash, petition_is_open
 
     def load() -> PetitionForSigning | None:
         petition = (
@@ -137,8 +138,6 @@ def petition_count_get(*, slug: str) -> dict[str, Any]:
 
 
 def petition_detail_get(*, slug: str) -> dict[str, Any]:
-    from petitions.services import petition_is_open
-
     petition = petition_public_get(slug=slug)
     return {
         "slug": petition.slug,
@@ -200,8 +199,6 @@ def _recent_signers(slug: str, limit: int) -> list[dict[str, Any]]:
 
 def campaign_petitions_list(*, campaign: Campaign) -> list[dict[str, Any]]:
     """The campaign's public petitions, in the shape of the campaign endpoint."""
-    from petitions.services import petition_is_open
-
     petitions = (
         Petition.objects.filter(campaign=campaign)
         .exclude(status=Petition.Status.DRAFT)
@@ -239,8 +236,6 @@ class SignaturePage:
 
 def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
     """The page context for a mail link's token, or None for an unknown one. Only reads."""
-    from petitions.services import token_hash
-
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
     row = (

@@ -8,7 +8,7 @@ pass, and a receiver's exception aborts the pass, as a direct call would.
 from django.dispatch import Signal
 
 # After a counter pass has flipped `counted` and updated the petition counts.
-# Arguments: changes (list[petitions.services.SignatureCountChange]; may be empty).
+# Arguments: changes (list[petitions.counting.SignatureCountChange]; may be empty).
 signature_counts_changed = Signal()
 
 # Once per milestone, when a counter pass records that it has been reached.

@@ -20,7 +20,9 @@ from rest_framework.views import APIView
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, error_body
 from campaign.throttles import FailOpenScopedRateThrottle
+from petitions.confirmation import signature_confirm, signature_withdraw
 from petitions.exports import SignatureExportFilters, petition_export_get, signature_export_response
+from petitions.invalidation import invalidation_create, invalidation_preview
 from petitions.models import SignatureToken
 from petitions.proof_of_work import altcha_challenge_create, altcha_verify
 from petitions.selectors import (
@@ -43,13 +45,7 @@ from petitions.serializers import (
     SignatureStatusOutputSerializer,
     SignatureTokenInputSerializer,
 )
-from petitions.services import (
-    invalidation_create,
-    invalidation_preview,
-    signature_confirm,
-    signature_create,
-    signature_withdraw,
-)
+from petitions.signing import signature_create
 from petitions.throttles import SignRateThrottle
 from petitions.validation import SignatureInputError, signature_input_validate
 

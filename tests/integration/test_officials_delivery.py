@@ -19,7 +19,7 @@ from officials.deliveries import (
     delivery_resend,
 )
 from officials.models import Delivery
-from petitions.services import petition_counts_update
+from petitions.counting import petition_counts_update
 from tests.conftest import broker_unreachable, wait_until
 from tests.officials.test_report import pdf_text
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from petitions.models import Signature, SignatureToken
-from petitions.services import signature_token_mint
+from petitions.tokens import signature_token_mint
 from tests.fixtures.petitions import PetitionFactory, SignatureFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("petitions_isolation")]

@@ -67,7 +67,7 @@ def test_sign_mail_confirm_count_and_recent_signers(api_client, celery_worker, s
     assert "Beispiel-Kinderschutz" in mail.get_body(preferencelist=("plain",)).get_content()  # imprint
 
     # Nothing counts before confirmation.
-    from petitions.services import petition_counts_update
+    from petitions.counting import petition_counts_update
 
     petition_counts_update()
     assert Petition.objects.get(pk=open_petition.pk).signature_count == 0
@@ -233,8 +233,8 @@ def test_withdraw_from_the_mail_erases_data_and_the_next_pass_subtracts(
 
 
 def test_a_milestone_mails_staff_once(celery_worker, smtp_server, open_petition, settings):
+    from petitions.counting import petition_counts_update
     from petitions.models import Milestone
-    from petitions.services import petition_counts_update
     from tests.fixtures.petitions import MilestoneFactory, SignatureFactory
 
     settings.STAFF_NOTIFICATION_EMAILS = ["campaign-staff@example.org"]

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from petitions.models import Milestone, Petition, SignatureToken
-from petitions.services import signature_token_mint
+from petitions.tokens import signature_token_mint
 from tests.fixtures.petitions import SignatureFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("petitions_isolation")]

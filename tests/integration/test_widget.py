@@ -45,8 +45,8 @@ def fill_sign_form(page: Any, *, email: str, postcode: str = "10115", consent: s
 def test_it_signs_confirms_by_mail_and_the_count_goes_up_without_a_reload(
     celery_worker: Any, smtp_server: Any, host_site: Any, live_server: Any, page: Any, petition: Any
 ) -> None:
+    from petitions.counting import petition_counts_update
     from petitions.models import Signature
-    from petitions.services import petition_counts_update
 
     url = host_site.widget_page(
         api=live_server.url,

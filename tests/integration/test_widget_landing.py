@@ -49,7 +49,7 @@ def landing(transactional_db: Any) -> Any:
         confirmed_at=timezone.now(),
         show_name_publicly=False,
     )
-    from petitions.services import petition_counts_update
+    from petitions.counting import petition_counts_update
 
     petition_counts_update()
     return widget_petition

@@ -6,7 +6,7 @@ from django.test import Client
 
 from campaign.models import OutgoingEmail
 from officials.models import Delivery, Official
-from petitions.services import petition_counts_update
+from petitions.counting import petition_counts_update
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from officials.deliveries import (
     delivery_resend,
 )
 from officials.models import Delivery, DeliveryPlan
+from petitions.counting import petition_counts_update
 from petitions.models import Milestone, Signature
-from petitions.services import petition_counts_update
 from tests.fixtures.officials import WEEKLY_MONDAY_9
 
 

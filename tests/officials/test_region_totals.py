@@ -3,8 +3,8 @@ from __future__ import annotations
 from officials.models import RegionTotal
 from officials.regions import region_totals_apply, region_totals_recount
 from officials.selectors import constituency_totals_get, region_totals_by_state
+from petitions.counting import petition_counts_recount, petition_counts_update
 from petitions.models import Signature
-from petitions.services import petition_counts_recount, petition_counts_update
 
 
 def _totals(petition) -> dict[str, int]:

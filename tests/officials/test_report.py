@@ -7,8 +7,8 @@ import io
 
 from campaign.models import ExportLog
 from officials.reports import ReportOptions, handover_report_render, signature_list_digest
+from petitions.counting import petition_counts_update
 from petitions.models import Petition, Signature
-from petitions.services import petition_counts_update
 
 
 def pdf_text(content: bytes) -> str:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from petitions.counting import petition_counts_update
 from petitions.models import Petition
-from petitions.services import petition_counts_update
 
 
 def test_it_serves_the_totals_by_state_publicly(regions, petition, sign, api_client):

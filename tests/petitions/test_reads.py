@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from petitions.counting import petition_counts_update
 from petitions.models import Petition, Signature
 from petitions.selectors import petition_count_cache_clear
-from petitions.services import petition_counts_update
 from tests.fixtures.petitions import MilestoneFactory, PetitionFactory, SignatureFactory
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +113,7 @@ def test_a_withdrawn_signer_leaves_the_recent_signers_at_once(
     api_client, petition, django_capture_on_commit_callbacks
 ):
     from petitions.models import SignatureToken
-    from petitions.services import signature_token_mint
+    from petitions.tokens import signature_token_mint
 
     signature = SignatureFactory(
         petition=petition, first_name="Weg", status=Signature.Status.CONFIRMED, show_name_publicly=True

@@ -12,20 +12,13 @@ from django.utils import timezone
 
 from campaign.exceptions import ApplicationError
 from campaign.models import OutgoingEmail
+from petitions.confirmation import signature_confirm, signature_withdraw
+from petitions.counting import milestones_check, petition_counts_recount, petition_counts_update
+from petitions.fraud import signature_fraud_check
+from petitions.hashing import ip_hash_compute, token_hash
+from petitions.invalidation import invalidation_create, invalidation_preview
 from petitions.models import Milestone, Petition, Signature, SignatureToken
-from petitions.services import (
-    invalidation_create,
-    invalidation_preview,
-    ip_hash_compute,
-    milestones_check,
-    petition_counts_recount,
-    petition_counts_update,
-    signature_confirm,
-    signature_fraud_check,
-    signature_token_mint,
-    signature_withdraw,
-    token_hash,
-)
+from petitions.tokens import signature_token_mint
 from petitions.validation import email_normalize
 from tests.fixtures.petitions import MilestoneFactory, PetitionFactory, SignatureFactory
 
@@ -140,10 +133,10 @@ def test_the_counter_pass_subtracts_withdrawn_and_flagged_signatures(petition):
 
 
 def test_the_counter_pass_hands_region_changes_with_deltas(petition, monkeypatch):
-    from petitions import services
+    from petitions import counting
 
     seen = []
-    monkeypatch.setattr(services, "_region_counts_apply", lambda changes: seen.extend(changes))
+    monkeypatch.setattr(counting, "_region_counts_apply", lambda changes: seen.extend(changes))
     signature = SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED, postcode="80331")
     petition_counts_update()
     signature_withdraw(token=withdraw_token(signature))
@@ -161,7 +154,7 @@ def test_the_counter_pass_skips_when_another_pass_holds_the_lock(petition):
     import psycopg
     from django.conf import settings
 
-    from petitions.services import COUNTS_LOCK_KEY
+    from petitions.counting import COUNTS_LOCK_KEY
 
     SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
     db = settings.DATABASES["default"]
@@ -391,7 +384,7 @@ def test_invalidation_by_domain_and_time_window(petition, staff_user):
 
 
 def test_reminders_are_off_by_default_and_sent_once_when_enabled(petition, settings):
-    from petitions.services import signature_reminders_send
+    from petitions.reminders import signature_reminders_send
 
     old = SignatureFactory(petition=petition)
     Signature.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=25))
@@ -417,7 +410,7 @@ def test_reminders_are_off_by_default_and_sent_once_when_enabled(petition, setti
 
 
 def test_unconfirmed_signatures_are_purged_after_the_retention_period(petition, settings):
-    from petitions.services import signatures_unconfirmed_purge
+    from petitions.retention import signatures_unconfirmed_purge
 
     settings.PETITIONS_UNCONFIRMED_RETENTION_DAYS = 31
     old = SignatureFactory(petition=petition)
@@ -465,7 +458,7 @@ def test_the_command_runs_a_pass_and_a_recount(petition):
 
 
 def test_retention_erases_personal_data_of_ended_petitions_and_keeps_counts(petition, settings):
-    from petitions.services import signatures_retention_apply
+    from petitions.retention import signatures_retention_apply
 
     settings.PETITIONS_RETENTION_DAYS = 365
     ended = PetitionFactory(closes_at=timezone.now() - timedelta(days=400), status=Petition.Status.CLOSED)
@@ -495,7 +488,7 @@ def test_retention_erases_personal_data_of_ended_petitions_and_keeps_counts(peti
 
 
 def test_retention_can_be_switched_off(petition, settings):
-    from petitions.services import signatures_retention_apply
+    from petitions.retention import signatures_retention_apply
 
     settings.PETITIONS_RETENTION_DAYS = 0
     ended = PetitionFactory(closes_at=timezone.now() - timedelta(days=4000))
@@ -506,7 +499,7 @@ def test_retention_can_be_switched_off(petition, settings):
 
 def test_a_bad_blocked_ip_range_is_reported_by_the_checks_and_never_breaks_signing(settings):
     from petitions.checks import petitions_settings_check
-    from petitions.services import ip_is_blocked
+    from petitions.hashing import ip_is_blocked
 
     settings.PETITIONS_BLOCKED_IP_RANGES = ["not-a-range", "192.0.2.0/24"]
 

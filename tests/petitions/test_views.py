@@ -265,7 +265,7 @@ def test_a_blocked_ip_range_is_flagged_silently(api_client, petition, settings):
 
 def test_confirm_and_withdraw_endpoints_answer_with_clear_codes(api_client, petition):
     from petitions.models import SignatureToken
-    from petitions.services import signature_token_mint
+    from petitions.tokens import signature_token_mint
 
     sign(api_client, petition)
     signature = Signature.objects.get()
@@ -292,7 +292,7 @@ def test_confirm_and_withdraw_endpoints_answer_with_clear_codes(api_client, peti
 
 def test_a_get_on_the_mail_link_pages_changes_nothing(client, petition):
     from petitions.models import SignatureToken
-    from petitions.services import signature_token_mint
+    from petitions.tokens import signature_token_mint
 
     signature = Signature.objects.create(
         petition=petition,
@@ -325,7 +325,7 @@ def test_a_get_on_the_mail_link_pages_changes_nothing(client, petition):
 
 
 def test_staff_invalidation_api_previews_then_applies(api_client, staff_client, petition):
-    from petitions.services import ip_hash_compute
+    from petitions.hashing import ip_hash_compute
 
     for i in range(3):
         api_client.post(

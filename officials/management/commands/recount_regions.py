@@ -12,7 +12,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from petitions.services import petition_counts_recount
+        from petitions.counting import petition_counts_recount
 
         drift = petition_counts_recount()
         self.stdout.write(f"recount done; petitions corrected: {len(drift)}")

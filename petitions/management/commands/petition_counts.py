@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--recount", action="store_true", help="run the nightly recount instead")
 
     def handle(self, *args: Any, recount: bool = False, **options: Any) -> None:
-        from petitions.services import petition_counts_recount, petition_counts_update
+        from petitions.counting import petition_counts_recount, petition_counts_update
 
         if recount:
             drift = petition_counts_recount()

@@ -1,0 +1,45 @@
+"""The link tokens of the confirmation mails: minting one, looking one up."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaign.exceptions import ApplicationError
+from petitions.hashing import token_hash
+from petitions.models import SignatureToken
+
+
+def signature_token_mint(*, signature_id: int, purpose: str, now: datetime | None = None) -> str:
+    """A fresh random token for a mail link; only its hash is stored."""
+    now = now or timezone.now()
+    days = (
+        settings.PETITIONS_CONFIRM_TOKEN_DAYS
+        if purpose == SignatureToken.Purpose.CONFIRM
+        else settings.PETITIONS_WITHDRAW_TOKEN_DAYS
+    )
+    token = secrets.token_urlsafe(32)
+    SignatureToken.objects.create(
+        signature_id=signature_id,
+        purpose=purpose,
+        token_hash=token_hash(token),
+        expires_at=now + timedelta(days=days),
+    )
+    return token
+
+
+def signature_token_get(token: str, purpose: str) -> SignatureToken:
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        raise ApplicationError(_("This link is not valid."), code="token_invalid", status_code=404)
+    found = (
+        SignatureToken.objects.select_related("signature")
+        .filter(token_hash=token_hash(token), purpose=purpose)
+        .first()
+    )
+    if found is None:
+        raise ApplicationError(_("This link is not valid."), code="token_invalid", status_code=404)
+    return found
