@@ -1,16 +1,18 @@
+"""The outbox's Celery tasks (thin: the work is in `campaign.outbox`)."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
+
+from campaign.outbox.sending import TransientEmailError, outgoing_email_mark_failed, outgoing_email_send
+from campaign.outbox.sweeping import outgoing_email_sweep
 
 
 @shared_task(name="campaign.outgoing_email_send", bind=True, acks_late=True, max_retries=8)
 def outgoing_email_send_task(self: Any, outgoing_email_id: int, **kwargs: Any) -> None:
-    from django.conf import settings
-
-    from campaign.services import TransientEmailError, outgoing_email_mark_failed, outgoing_email_send
-
     try:
         outgoing_email_send(outgoing_email_id=outgoing_email_id)  # claims the row; no-op if done
     except TransientEmailError as exc:
@@ -23,6 +25,4 @@ def outgoing_email_send_task(self: Any, outgoing_email_id: int, **kwargs: Any) -
 
 @shared_task(name="campaign.outgoing_email_sweep")
 def outgoing_email_sweep_task(**kwargs: Any) -> None:
-    from campaign.services import outgoing_email_sweep
-
     outgoing_email_sweep()

@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from campaign.outbox.queueing import outgoing_email_queue
 from campaign.serializers import OutgoingEmailOutputSerializer, TestEmailInputSerializer
-from campaign.services import outgoing_email_queue
 
 logger = logging.getLogger(__name__)
 

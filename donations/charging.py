@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.exceptions import ApplicationError
-from campaign.services import outgoing_email_queue
+from campaign.outbox.queueing import outgoing_email_queue
 from donations import stripe_api
 from donations.amounts import amount_display, month_add, period_next, period_of
 from donations.mandate_status import mandate_record_failure, mandate_set_status

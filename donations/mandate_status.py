@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from campaign.services import outgoing_email_queue
+from campaign.outbox.queueing import outgoing_email_queue
 from donations.amounts import amount_display
 from donations.models import Donation, Mandate
 

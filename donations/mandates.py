@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.exceptions import ApplicationError
-from campaign.services import outgoing_email_queue
+from campaign.outbox.queueing import outgoing_email_queue
 from donations import stripe_api
 from donations.amounts import amount_display, period_next, period_of
 from donations.charging import donation_apply_payment_intent

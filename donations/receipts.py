@@ -24,8 +24,8 @@ from django.utils import timezone
 from fpdf import FPDF
 
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
+from campaign.outbox.queueing import outgoing_email_queue
 from campaign.pdf import FONT_FAMILY, pdf_document_new
-from campaign.services import outgoing_email_queue
 from donations.models import Donation, Donor, Receipt, ReceiptCounter
 
 logger = logging.getLogger(__name__)

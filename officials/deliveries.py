@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign, OutgoingEmail
-from campaign.services import outgoing_email_queue
+from campaign.outbox.queueing import outgoing_email_queue
 from officials.imports import _int_or_none
 from officials.models import (
     Constituency,

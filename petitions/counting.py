@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from campaign.services import outgoing_email_queue
+from campaign.outbox.queueing import outgoing_email_queue
 from petitions.models import COUNT_MISMATCH_Q, Milestone, Petition, Signature
 from petitions.selectors import petition_count_cache_clear
 from petitions.signals import milestone_reached, signature_counts_changed, signature_counts_recounted

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from campaign.services import outgoing_email_queue
+from campaign.outbox.queueing import outgoing_email_queue
 from petitions.models import Signature
 from petitions.signing import SIGNATURE_SUBJECT_TYPE
 

@@ -12,8 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from campaign.models import OutgoingEmail
-from campaign.publisher import outgoing_email_enqueue_background
+from campaign.outbox.queueing import outgoing_email_insert_sql, outgoing_email_publish, outgoing_email_queue
 from petitions.hashing import ip_hash_compute, ip_is_blocked
 from petitions.models import Petition, Signature
 from petitions.validation import SignatureInput
@@ -94,8 +93,8 @@ def signature_create(*, petition: PetitionForSigning, data: SignatureInput, ip: 
         email_ids = _signature_create_orm(row, now=now)
     for email_id in email_ids:
         # Published by a background thread: the request does not wait on Redis (the committed
-        # outbox row guarantees the mail; see campaign.publisher).
-        outgoing_email_enqueue_background(email_id)
+        # outbox row guarantees the mail; see campaign.outbox.publisher).
+        outgoing_email_publish(email_id, background=True)
 
 
 def _signature_insert_sql() -> str:
@@ -103,7 +102,6 @@ def _signature_insert_sql() -> str:
     pending one within the caps, and write the outbox row for whichever needs a mail. A single
     statement is a single transaction, and costs one round trip."""
     signature_table = Signature._meta.db_table
-    email_table = OutgoingEmail._meta.db_table
     columns = (
         "created_at updated_at petition_id first_name last_name email email_normalized email_domain "
         "postcode country city locale status is_flagged flag_reason newsletter_consent "
@@ -130,16 +128,11 @@ def _signature_insert_sql() -> str:
               AND (s.confirmation_mail_at IS NULL OR s.confirmation_mail_at <= %(resend_before)s)
             RETURNING s.id, s.email, s.locale
         ), target AS (
-            SELECT id, email, locale FROM ins UNION ALL SELECT id, email, locale FROM again
+            SELECT id, email, locale, jsonb_build_object('signature_id', id) AS context FROM ins
+            UNION ALL
+            SELECT id, email, locale, jsonb_build_object('signature_id', id) AS context FROM again
         )
-        INSERT INTO {email_table} (created_at, updated_at, kind, to_email, locale, context, status,
-            at_most_once, attempts, enqueued_at, claimed_at, sent_at, message_id, last_error,
-            subject_type, subject_id)
-        SELECT %(now)s, %(now)s, %(kind)s, target.email, target.locale,
-            jsonb_build_object('signature_id', target.id), 'queued', false, 0, %(now)s, NULL, NULL,
-            '', '', %(subject_type)s, target.id
-        FROM target
-        RETURNING id
+        {outgoing_email_insert_sql(source="target")}
     """  # noqa: S608 - identifiers come from model metadata; every value is a parameter
 
 
@@ -194,13 +187,13 @@ def _signature_create_orm(row: dict[str, Any], *, now: datetime) -> list[int]:
             signature = Signature.objects.get(
                 petition_id=row["petition_id"], email_normalized=row["email_normalized"]
             )
-        email = OutgoingEmail.objects.create(
+        outgoing_email_queue(
             kind=CONFIRMATION_EMAIL_KIND,
             to_email=signature.email,
             locale=signature.locale,
             context={"signature_id": signature.pk},
             subject_type=SIGNATURE_SUBJECT_TYPE,
             subject_id=signature.pk,
-            enqueued_at=now,
+            background=True,
         )
-        return [email.pk]
+        return []  # outgoing_email_queue has published it already

@@ -13,7 +13,7 @@ import redis
 from celery import Celery
 from django.conf import settings
 
-from campaign.enqueue import task_enqueue
+from campaign.outbox.fast_enqueue import task_enqueue
 
 
 @pytest.fixture

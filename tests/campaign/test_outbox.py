@@ -11,12 +11,9 @@ from django.core import mail
 from django.utils import timezone
 
 from campaign.models import OutgoingEmail
-from campaign.services import (
-    TransientEmailError,
-    outgoing_email_queue,
-    outgoing_email_send,
-    outgoing_email_sweep,
-)
+from campaign.outbox.queueing import outgoing_email_queue
+from campaign.outbox.sending import TransientEmailError, outgoing_email_send
+from campaign.outbox.sweeping import outgoing_email_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +31,7 @@ def _queue(**kwargs) -> OutgoingEmail:
 def test_queueing_enqueues_only_after_commit(django_capture_on_commit_callbacks):
     from campaign.tasks import outgoing_email_send_task
 
-    with mock.patch("campaign.enqueue.task_enqueue") as enqueue:
+    with mock.patch("campaign.outbox.queueing.task_enqueue") as enqueue:
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             email = _queue()
             enqueue.assert_not_called()  # nothing leaves before the transaction commits
@@ -89,7 +86,7 @@ def test_an_unknown_locale_falls_back_to_german():
 def test_a_transient_error_puts_the_row_back_in_the_queue():
     email = _queue()
 
-    with mock.patch("campaign.services.email_deliver", side_effect=smtplib.SMTPServerDisconnected()):
+    with mock.patch("campaign.outbox.sending.email_deliver", side_effect=smtplib.SMTPServerDisconnected()):
         with pytest.raises(TransientEmailError):
             outgoing_email_send(outgoing_email_id=email.pk)
 
@@ -102,7 +99,7 @@ def test_a_refused_recipient_fails_for_good():
     email = _queue()
     refused = smtplib.SMTPRecipientsRefused({"ada@example.org": (550, b"no such user")})
 
-    with mock.patch("campaign.services.email_deliver", side_effect=refused):
+    with mock.patch("campaign.outbox.sending.email_deliver", side_effect=refused):
         assert outgoing_email_send(outgoing_email_id=email.pk) is False
 
     email.refresh_from_db()
@@ -115,7 +112,7 @@ def test_the_task_marks_the_row_failed_when_retries_are_used_up(settings):
     settings.OUTBOX_MAX_ATTEMPTS = 0
     email = _queue()
 
-    with mock.patch("campaign.services.email_deliver", side_effect=ConnectionRefusedError()):
+    with mock.patch("campaign.outbox.sending.email_deliver", side_effect=ConnectionRefusedError()):
         outgoing_email_send_task.apply(args=[email.pk])
 
     email.refresh_from_db()

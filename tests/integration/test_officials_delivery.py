@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from campaign.celery import app
 from campaign.models import OutgoingEmail
-from campaign.services import outgoing_email_sweep
+from campaign.outbox.sweeping import outgoing_email_sweep
 from officials.deliveries import (
     deliveries_for_milestone_create,
     deliveries_release,

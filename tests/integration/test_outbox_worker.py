@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from campaign.celery import app
 from campaign.models import OutgoingEmail
-from campaign.services import outgoing_email_queue, outgoing_email_sweep
+from campaign.outbox.queueing import outgoing_email_queue
+from campaign.outbox.sweeping import outgoing_email_sweep
 from tests.conftest import broker_unreachable, wait_until
 
 pytestmark = pytest.mark.integration

@@ -160,8 +160,8 @@ def test_fifty_concurrent_identical_signings_make_one_row_and_one_mail(
 def test_signing_works_with_redis_down_and_the_sweeper_sends_the_mail_later(
     api_client, celery_worker, smtp_server, open_petition
 ):
-    from campaign.publisher import publisher_flush
-    from campaign.services import outgoing_email_sweep
+    from campaign.outbox.publisher import publisher_flush
+    from campaign.outbox.sweeping import outgoing_email_sweep
 
     with broker_unreachable():
         response = api_client.post(

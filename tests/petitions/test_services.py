@@ -400,7 +400,7 @@ def test_reminders_are_off_by_default_and_sent_once_when_enabled(petition, setti
     # The reminder is the confirmation mail again, with working links and its own subject.
     from django.core import mail
 
-    from campaign.services import outgoing_email_send
+    from campaign.outbox.sending import outgoing_email_send
 
     assert outgoing_email_send(outgoing_email_id=reminder.pk) is True
     message = mail.outbox[-1]

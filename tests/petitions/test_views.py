@@ -464,8 +464,8 @@ def test_the_mail_is_handed_to_the_broker_off_the_request_thread(
 ):
     import threading
 
-    from campaign import enqueue
-    from campaign.publisher import publisher_flush
+    from campaign.outbox import publisher as enqueue
+    from campaign.outbox.publisher import publisher_flush
 
     published = []
     monkeypatch.setattr(
@@ -484,8 +484,8 @@ def test_the_mail_is_handed_to_the_broker_off_the_request_thread(
 def test_a_failed_background_publish_leaves_the_row_for_the_sweeper(
     api_client, petition, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from campaign import enqueue
-    from campaign.publisher import publisher_flush
+    from campaign.outbox import publisher as enqueue
+    from campaign.outbox.publisher import publisher_flush
 
     def broker_down(task, *args):
         raise ConnectionError("redis down")

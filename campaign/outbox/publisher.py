@@ -1,5 +1,5 @@
 """Hands outbox rows to the broker from a background thread, so a hot request (the signing)
-does not wait for Redis. Part of the outbox, next to `campaign.services.outgoing_email_enqueue`.
+does not wait for Redis. Part of the outbox: `outgoing_email_publish(..., background=True)` uses it.
 
 The outbox row is committed before anything is handed over, so this changes only *when* the
 worker hears of it, never *whether*: a hand-over that fails (Redis down), is dropped (queue
@@ -20,8 +20,9 @@ import threading
 import time
 from functools import partial
 
-from django.conf import settings
 from django.db import transaction
+
+from campaign.outbox.fast_enqueue import task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +35,13 @@ _pid: int | None = None
 
 
 def _publish_forever(pending: queue.Queue[int]) -> None:
-    from campaign import enqueue
+    # Imported here: the task module is loaded after the apps, the publisher before.
     from campaign.tasks import outgoing_email_send_task
 
     while True:
         outgoing_email_id = pending.get()
         try:
-            enqueue.task_enqueue(outgoing_email_send_task, outgoing_email_id)
+            task_enqueue(outgoing_email_send_task, outgoing_email_id)
         except BaseException as exc:  # noqa: BLE001 - whatever it was, the sweeper sends the row later
             logger.warning(
                 "enqueue of outgoing email %s failed (%s); the outbox sweeper will send it",
@@ -77,14 +78,8 @@ def _hand_over(outgoing_email_id: int) -> None:
         )
 
 
-def outgoing_email_enqueue_background(outgoing_email_id: int) -> None:
-    """Like `campaign.services.outgoing_email_enqueue`, but the publish happens off the
-    request thread once the current transaction commits."""
-    if not settings.OUTBOX_PUBLISH_IN_BACKGROUND:
-        from campaign.services import outgoing_email_enqueue
-
-        outgoing_email_enqueue(outgoing_email_id)
-        return
+def publish_in_background(outgoing_email_id: int) -> None:
+    """Hands the row to this process's publisher thread once the current transaction commits."""
     transaction.on_commit(partial(_hand_over, outgoing_email_id), robust=True)
 
 
