@@ -46,3 +46,26 @@ class AuthenticationMiddleware(_SkippedOnPublicAPI, DjangoAuthenticationMiddlewa
 
 class MessageMiddleware(_SkippedOnPublicAPI, DjangoMessageMiddleware):
     pass
+
+
+class DatabaseUnavailableMiddleware:
+    """The database down or restarting: every request answers the 503 of
+    `campaign.availability` (JSON, Retry-After) instead of a 500 with a traceback in the log."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
+        from campaign.availability import (
+            DATABASE_UNAVAILABLE_ERRORS,
+            database_unavailable_log,
+            service_unavailable_response,
+        )
+
+        if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            database_unavailable_log(request, exception)
+            return service_unavailable_response()
+        return None

@@ -99,6 +99,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The database down: 503 JSON with Retry-After (campaign/availability.py).
+    "campaign.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Session, auth and messages: Django's, but skipped on the public API (/api/v1/ except
@@ -134,6 +136,16 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
+# A kept connection is checked before its first use in a request, so the first requests after
+# a database restart do not fail on a dead connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # The database unreachable: give up connecting soon, so the 503 comes within seconds.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3)
+# What a 503 asks clients to wait (Retry-After), and how long the public reads keep their last
+# answer for when the database is down (campaign/availability.py).
+RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 10)
+STALE_IF_ERROR_SECONDS = env_int("STALE_IF_ERROR_SECONDS", 86400)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker ---------------------------------------------------------
