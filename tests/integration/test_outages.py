@@ -177,7 +177,9 @@ def test_smtp_down_mails_wait_and_go_out_once_it_is_back(celery_worker, smtp_ser
         pk = response.json()["id"]
         # The worker tried, failed, and put the mail back in the queue for a later attempt.
         wait_until(
-            lambda: OutgoingEmail.objects.filter(pk=pk, attempts__gte=1, status=OutgoingEmail.Status.QUEUED).exists(),
+            lambda: OutgoingEmail.objects.filter(
+                pk=pk, attempts__gte=1, status=OutgoingEmail.Status.QUEUED
+            ).exists(),
             timeout=30,
         )
         assert OutgoingEmail.objects.get(pk=pk).last_error
