@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "campaign.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # A NUL character in the path, the query or the body: 400 naming the field.
+    "campaign.middleware.NulByteRejectMiddleware",
     # Session, auth and messages: Django's, but skipped on the public API (/api/v1/ except
     # /api/v1/staff/), which uses no cookies; see campaign/middleware.py.
     "campaign.middleware.SessionMiddleware",
