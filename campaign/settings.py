@@ -536,6 +536,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "APPEND_PATHS": PETITIONS_SCHEMA_PATHS,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "campaign.schema.error_responses_add",
+    ],
 }
 
 # --- i18n, static ---------------------------------------------------------------------------
