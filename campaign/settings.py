@@ -16,6 +16,8 @@ import dj_database_url
 from celery.schedules import crontab as _crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from campaign.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -98,6 +100,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # X-Request-ID in and out, and on every log line of the request.
+    "campaign.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The database down: 503 JSON with Retry-After (campaign/availability.py).
     "campaign.middleware.DatabaseUnavailableMiddleware",
@@ -561,17 +565,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 
-# --- Logging: no personal data; ids only --------------------------------------------------------
+# --- Logging: no personal data; ids only (campaign/logs.py) --------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Django logs request lines with the full path; ours carry no personal data, but keep
-        # the noise down.
-        "django.server": {"level": "WARNING"},
-    },
-}
+# `json` in production: one JSON object a line with request and task ids.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)

@@ -22,9 +22,9 @@ EXAMPLES = 12
 def fuzz_target(
     live_server: Any, django_user_model: Any, localstripe: Any, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Any]:
-    from rest_framework.throttling import SimpleRateThrottle
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+    from rest_framework.throttling import SimpleRateThrottle
 
     from tests.donations.helpers import donation_start
     from tests.factories import CampaignFactory
