@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "corsheaders",
     "campaign",
     "officials",
@@ -186,7 +187,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
-CELERY_TIMEZONE = "UTC"
+# Crontab schedules are wall-clock times in Berlin (daylight saving time included).
+CELERY_TIMEZONE = "Europe/Berlin"
+# Beat keeps the schedule and each task's last run in PostgreSQL (django-celery-beat), sends a
+# run missed while it was down at its next start, and only the beat holding the database lock
+# sends (campaign/beat.py). Each sent task's last run is written at once.
+CELERY_BEAT_SCHEDULER = "campaign.beat:SingleBeatScheduler"
+CELERY_BEAT_SYNC_EVERY = 1
+CELERY_RESULT_EXPIRES = None  # no result backend, so no cleanup task
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -389,7 +397,7 @@ DONATION_ABANDONED_RETENTION_DAYS = env_int("DONATION_ABANDONED_RETENTION_DAYS",
 # Charge the monthly gifts that are due (hourly; each mandate is charged once per month).
 CELERY_BEAT_SCHEDULE["donations-mandates-charge"] = {
     "task": "donations.mandates_charge_due",
-    "schedule": 3600.0,
+    "schedule": _crontab(minute=23),
 }
 # Hand Stripe events whose processing task got lost to a worker again.
 CELERY_BEAT_SCHEDULE["donations-stripe-events-sweep"] = {
@@ -399,18 +407,18 @@ CELERY_BEAT_SCHEDULE["donations-stripe-events-sweep"] = {
 # Repair donations whose webhook never arrived, from Stripe's list of PaymentIntents.
 CELERY_BEAT_SCHEDULE["donations-reconcile"] = {
     "task": "donations.payments_reconcile",
-    "schedule": 24 * 3600.0,
+    "schedule": _crontab(hour=2, minute=47),
 }
 # Erase the personal data of donors who never completed a gift.
 CELERY_BEAT_SCHEDULE["donations-abandoned-purge"] = {
     "task": "donations.donors_abandoned_purge",
-    "schedule": 24 * 3600.0,
+    "schedule": _crontab(hour=5, minute=7),
 }
 # In January: the collective receipts (Sammelbestätigung) for the previous year (daily check,
 # issues each donor's receipt once).
 CELERY_BEAT_SCHEDULE["donations-annual-receipts"] = {
     "task": "donations.annual_receipts_issue",
-    "schedule": 24 * 3600.0,
+    "schedule": _crontab(hour=6, minute=30),
 }
 
 # --- Officials (officials app) -------------------------------------------------------------
