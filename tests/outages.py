@@ -162,6 +162,8 @@ def production_env(
             "PYTHONUNBUFFERED": "1",
             # The tests sign more often than one supporter would.
             "THROTTLE_SIGN_RATE": "10000/minute",
+            "THROTTLE_DONATE_RATE": "10000/minute",
+            "THROTTLE_TOKEN_RATE": "10000/minute",
             **(extra or {}),
         }
     )

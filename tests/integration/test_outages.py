@@ -15,7 +15,7 @@ import requests
 
 from campaign.models import OutgoingEmail
 from tests.conftest import free_port, wait_until
-from tests.donations.helpers import donation_complete, donation_start
+from tests.donations.helpers import donation_complete, donation_payload, donation_start
 from tests.outages import Gunicorn, ThrowawayPostgres, ThrowawayRedis, manage, production_env
 
 CAMPAIGN = "stopstreamingexploitation"
@@ -25,14 +25,20 @@ ROUNDS = 8
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def stack(tmp_path_factory: pytest.TempPathFactory, localstripe_session: Any) -> Iterator[dict[str, Any]]:
+    localstripe_session.start()
     root = tmp_path_factory.mktemp("outage")
     # Not under pytest's own temporary folder: the postgres user must be able to enter it.
     postgres = ThrowawayPostgres(root=Path(tempfile.mkdtemp(prefix="outage-pg-")), port=free_port())
     redis = ThrowawayRedis(root=root / "redis", port=free_port())
     postgres.init()
     redis.start()
-    env = production_env(database_url=postgres.url, redis_url=redis.url, run_id=uuid.uuid4().hex[:8])
+    env = production_env(
+        database_url=postgres.url,
+        redis_url=redis.url,
+        run_id=uuid.uuid4().hex[:8],
+        extra={"STRIPE_API_BASE": localstripe_session.url},
+    )
     web = Gunicorn(port=free_port(), env=env, log_path=root / "gunicorn.log")
     try:
         manage(env, "migrate", "--noinput")
@@ -159,9 +165,12 @@ def test_redis_down_keeps_the_counter_confirmations_and_signing_answering(stack)
             assert confirm.status_code == 200, confirm.text
             assert confirm.json()["status"] == "confirmed"
             donation = requests.post(
-                f"{web.url}/api/v1/donations/", json={"campaign": CAMPAIGN, "amount": 1}, timeout=5
+                f"{web.url}/api/v1/donations/",
+                json=donation_payload(CAMPAIGN, email=f"d{round_}@example.org"),
+                timeout=10,
             )
-            assert donation.status_code == 400, donation.text
+            assert donation.status_code == 201, donation.text
+            assert donation.json()["client_secret"].startswith("seti_")
     finally:
         redis.start()
     assert _get(web, "/readyz").status_code == 200
