@@ -115,16 +115,24 @@ PAGES: dict[str, PublicPage] = {
     # The confirmation link of the mail; the page confirms and opens the donate step.
     "confirm": PublicPage("/signatures/confirm/", lambda petition: f"?token={_token(petition, CONFIRM)}"),
     "confirm-unknown-link": PublicPage(
-        "/signatures/confirm/", lambda petition: "?token=unknown", explained_answer="/api/v1/signatures/confirm/"
+        "/signatures/confirm/",
+        lambda petition: "?token=unknown",
+        explained_answer="/api/v1/signatures/confirm/",
     ),
     "donation-thank-you": PublicPage(
-        "/signatures/confirm/", lambda petition: f"?token={_token(petition, CONFIRM)}", _donate_to_the_thank_you
+        "/signatures/confirm/",
+        lambda petition: f"?token={_token(petition, CONFIRM)}",
+        _donate_to_the_thank_you,
     ),
     "withdraw": PublicPage("/signatures/withdraw/", lambda petition: f"?token={_token(petition, WITHDRAW)}"),
     # The cancel link of a monthly gift's mail: the page, and the page once the gift is stopped.
-    "donation-cancel": PublicPage("/donations/cancel/", lambda petition: f"?token={_mandate_cancel_token(petition)}"),
+    "donation-cancel": PublicPage(
+        "/donations/cancel/", lambda petition: f"?token={_mandate_cancel_token(petition)}"
+    ),
     "donation-cancel-done": PublicPage(
-        "/donations/cancel/", lambda petition: f"?token={_mandate_cancel_token(petition)}", _stop_the_monthly_gift
+        "/donations/cancel/",
+        lambda petition: f"?token={_mandate_cancel_token(petition)}",
+        _stop_the_monthly_gift,
     ),
     "donation-cancel-unknown-link": PublicPage(
         "/donations/cancel/",
