@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, error_body
+from campaign.selectors import campaign_organisation_by_id_get
 from campaign.throttles import FailOpenScopedRateThrottle
 from petitions.confirmation import signature_confirm, signature_withdraw
 from petitions.exports import SignatureExportFilters, petition_export_get, signature_export_response
@@ -231,6 +232,7 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         return HttpResponse(status=405)
     # The signer's language (from the signature), unless they switched with ?lang=.
     page = signature_page_get(token=token, purpose=_PAGE_PURPOSES[action])
+    organisation = campaign_organisation_by_id_get(campaign_id=page.campaign_id if page else None)
     lang = request.GET.get("lang", "")
     if lang not in {"de", "en"}:
         lang = page.locale if page else ("en" if request.LANGUAGE_CODE == "en" else "de")
@@ -243,7 +245,9 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         signer={"first_name": page.first_name, "last_name": page.last_name, "email": page.email}
         if page and page.email and action == "confirm"
         else None,
-        organisation_name=settings.ORGANISATION["name"],
+        # The imprint of the signature's campaign (the service-wide one for an unknown token).
+        organisation=organisation,
+        organisation_name=organisation["name"],
     )
     response = render(request, "petitions/signature_action.html", context, status=status_code)
     response["Content-Language"] = lang
