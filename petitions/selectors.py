@@ -234,6 +234,7 @@ class SignaturePage:
     campaign_title: str
     accent_color: str
     campaign_id: int
+    campaign_slug: str
 
 
 def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
@@ -254,6 +255,7 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
             "petition__campaign__title_en",
             "petition__campaign__accent_color",
             "petition__campaign_id",
+            "petition__campaign__slug",
         )
         .first()
     )
@@ -272,4 +274,5 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
         or row["petition__campaign__title_de"],
         accent_color=row["petition__campaign__accent_color"],
         campaign_id=row["petition__campaign_id"],
+        campaign_slug=row["petition__campaign__slug"],
     )

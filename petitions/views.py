@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.translation import gettext as _
@@ -233,6 +234,7 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
     # The signer's language (from the signature), unless they switched with ?lang=.
     page = signature_page_get(token=token, purpose=_PAGE_PURPOSES[action])
     organisation = campaign_organisation_by_id_get(campaign_id=page.campaign_id if page else None)
+    campaign_path = reverse("campaign-page", kwargs={"slug": page.campaign_slug}) if page else "/"
     lang = request.GET.get("lang", "")
     if lang not in {"de", "en"}:
         lang = page.locale if page else ("en" if request.LANGUAGE_CODE == "en" else "de")
@@ -241,7 +243,9 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         lang=lang,
         other_lang="de" if lang == "en" else "en",
         accent_color=page.accent_color if page else "#b3123a",
-        share_url=settings.PUBLIC_BASE_URL.rstrip("/") + "/",
+        # The signature's own campaign page (by URL name: the page lives in the composition app).
+        campaign_path=campaign_path,
+        share_url=settings.PUBLIC_BASE_URL.rstrip("/") + campaign_path,
         signer={"first_name": page.first_name, "last_name": page.last_name, "email": page.email}
         if page and page.email and action == "confirm"
         else None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.db import transaction
@@ -126,7 +127,7 @@ def test_the_widget_config_names_the_campaigns_organisation(
 
 
 def test_the_confirmation_mail_and_page_of_campaign_b_carry_organisation_b(
-    api_client: Any, client: Any, two_campaigns: Any
+    api_client: Any, client: Any, two_campaigns: Any, settings: Any
 ) -> None:
     signed = api_client.post("/api/v1/petitions/petition-beta/signatures/", sign_payload(), format="json")
     assert signed.status_code == 202
@@ -141,6 +142,12 @@ def test_the_confirmation_mail_and_page_of_campaign_b_carry_organisation_b(
     token = signature_token_mint(signature_id=signature.pk, purpose=SignatureToken.Purpose.WITHDRAW)
     page = client.get(f"/signatures/withdraw/?token={token}").content.decode()
     assert "Beta-Straße 1, 20095 Hamburg" in page and "Alpha" not in page
+    # The confirmation page offers the donation and the sharing on campaign B's own page.
+    token = signature_token_mint(signature_id=signature.pk, purpose=SignatureToken.Purpose.CONFIRM)
+    page = client.get(f"/signatures/confirm/?token={token}").content.decode()
+    assert 'href="/campaigns/netz-sicher/#donate"' in page
+    shared = quote(f"{settings.PUBLIC_BASE_URL}/campaigns/netz-sicher/", safe="/")
+    assert f'href="https://wa.me/?text={shared}"' in page  # the share links
 
 
 def settled_donation(campaign: Campaign, *, amount: int = 50000, **extra: Any) -> Donation:
