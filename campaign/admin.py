@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from campaign.models import Campaign, ExportLog, Organisation, OutgoingEmail
@@ -17,6 +18,8 @@ class OrganisationAdmin(admin.ModelAdmin):
 
     list_display = ["name", "email", "website", "tax_number"]
     search_fields = ["name", "email"]
+    # A website typed without a scheme is taken as https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (
             "Impressum · Imprint",

@@ -245,3 +245,22 @@ def test_the_handover_report_names_the_campaigns_organisation(two_campaigns: Any
     text = pdf_text(handover_report_render(petition=Petition.objects.get(slug="petition-beta")))
 
     assert "Beta" in text and "Alpha" not in text
+
+
+def test_staff_enter_an_organisation_and_give_it_a_campaign_in_the_admin(
+    client: Any, admin_user: Any
+) -> None:
+    campaign = CampaignFactory(slug="gamma-kampagne")
+    client.force_login(admin_user)
+
+    added = client.post(
+        "/admin/campaign/organisation/add/",
+        {"name": "Gamma e.V.", "address": "Gammaweg 3, 50667 Köln", "email": "info@gamma.example.org"},
+    )
+    assert added.status_code == 302, added.content.decode()[:2000]
+    gamma = Organisation.objects.get(name="Gamma e.V.")
+    Campaign.objects.filter(pk=campaign.pk).update(organisation=gamma)
+
+    assert client.get("/admin/campaign/campaign/").status_code == 200
+    assert "Gamma e.V." in client.get(f"/admin/campaign/campaign/{campaign.pk}/change/").content.decode()
+    assert "Gammaweg 3, 50667 Köln" in client.get("/campaigns/gamma-kampagne/").content.decode()
