@@ -1,21 +1,56 @@
 from django.conf import settings
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
-from campaign.models import Campaign, ExportLog, OutgoingEmail
+from campaign.models import Campaign, ExportLog, Organisation, OutgoingEmail
 
-# The admin and staff pages carry the campaign organisation's name, not Django's.
+# The admin and staff pages carry the service's organisation's name (ORG_NAME), not Django's:
+# one admin serves every campaign.
 admin.site.site_header = settings.ORGANISATION["name"]
 admin.site.site_title = settings.ORGANISATION["name"]
 admin.site.index_title = "Kampagnen-Verwaltung · Campaign administration"
 
 
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    """The organisations behind the campaigns: their imprint and their receipts' tax details."""
+
+    list_display = ["name", "email", "website", "tax_number"]
+    search_fields = ["name", "email"]
+    # A website typed without a scheme is taken as https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        (
+            "Impressum · Imprint",
+            {"fields": ["name", "address", "email", "phone", "website", "register", "representative"]},
+        ),
+        (
+            "Zuwendungsbestätigungen · Donation receipts",
+            {
+                "description": "Receipts of its campaigns name this organisation once it has a tax "
+                "number; until then the service-wide RECEIPT_* settings and organisation apply.",
+                "fields": [
+                    "tax_office",
+                    "tax_number",
+                    "exemption_date",
+                    "exemption_period",
+                    "purpose",
+                    "signatory",
+                    "place",
+                ],
+            },
+        ),
+    ]
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["title_de", "slug", "status", "starts_at", "ends_at", "donation_goal"]
-    list_filter = ["status"]
+    list_display = ["title_de", "slug", "status", "organisation", "starts_at", "ends_at", "donation_goal"]
+    list_filter = ["status", "organisation"]
     search_fields = ["slug", "title_de", "title_en"]
     prepopulated_fields = {"slug": ["title_de"]}
+    list_select_related = ["organisation"]
 
 
 @admin.register(OutgoingEmail)

@@ -14,6 +14,40 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+class Organisation(TimeStampedModel):
+    """The organisation behind a campaign: the imprint its pages and mails carry (German law
+    requires the sender's name, address and contact) and, if it receives donations, the tax
+    details its donation receipts state. A campaign without one uses the service-wide
+    settings (ORG_* and RECEIPT_*)."""
+
+    name = models.CharField(max_length=200)
+    address = models.CharField(max_length=300, help_text="One line: street, postcode, city, country.")
+    email = models.EmailField()
+    phone = models.CharField(max_length=50, blank=True)
+    website = models.URLField(blank=True)
+    register = models.CharField(
+        max_length=200, blank=True, help_text='e.g. "Amtsgericht Berlin-Charlottenburg VR 00000".'
+    )
+    representative = models.CharField(max_length=200, blank=True, help_text="Who represents it by law.")
+    # The donation receipt's details. Receipts of a campaign whose organisation has no tax
+    # number state the service-wide RECEIPT_* details instead.
+    tax_office = models.CharField(max_length=200, blank=True)
+    tax_number = models.CharField(max_length=50, blank=True)
+    exemption_date = models.CharField(
+        max_length=20, blank=True, help_text="Date of the exemption notice (YYYY-MM-DD)."
+    )
+    exemption_period = models.CharField(max_length=50, blank=True, help_text='e.g. "2021 bis 2023".')
+    purpose = models.CharField(max_length=300, blank=True, help_text="The tax-privileged purpose.")
+    signatory = models.CharField(max_length=200, blank=True, help_text='e.g. "Der Vorstand".')
+    place = models.CharField(max_length=100, blank=True, help_text="Where receipts are issued.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Campaign(TimeStampedModel):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -38,6 +72,14 @@ class Campaign(TimeStampedModel):
         default="#b3123a",
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour as #rrggbb.")],
         help_text="The campaign's colour on the pages people open from mails (#rrggbb).",
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        help_text="Whose imprint its pages and mails carry; empty: the service-wide ORG_* settings.",
     )
 
     class Meta:
@@ -95,6 +137,19 @@ class OutgoingEmail(TimeStampedModel):
     # What the mail is about, for audits and lookups (e.g. "petitions.signature", 42).
     subject_type = models.CharField(max_length=60, blank=True)
     subject_id = models.BigIntegerField(null=True, blank=True)
+    # The campaign the mail is about: its organisation's imprint goes into the mail. No index
+    # and no database constraint: nothing looks mails up by campaign, and the sign path writes
+    # one row per signature, where a foreign-key check would lock the campaign row each time.
+    # A campaign with mails has petitions or donations, which protect it from deletion.
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -75,6 +75,9 @@ if not DEBUG and not ALLOWED_HOSTS:
     require("ALLOWED_HOSTS", None)
 
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+# The campaign the root page `/` shows; every public campaign also has its own /campaigns/<slug>/.
+# Unset: the newest live campaign.
+DEFAULT_CAMPAIGN_SLUG = env_str("DEFAULT_CAMPAIGN_SLUG", "") or ""
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -442,7 +445,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Campaign staff who get milestone notices and other internal mail.
 STAFF_NOTIFICATION_EMAILS = env_list("STAFF_NOTIFICATION_EMAILS")
 
-# The imprint every mail carries (German law requires the sender's name, address and contact).
+# The imprint every mail carries (German law requires the sender's name, address and contact),
+# for campaigns that have no organisation of their own (campaign.models.Organisation).
 ORGANISATION = {
     "name": env_str("ORG_NAME", "Beispiel-Kinderschutz e.V."),
     "address": env_str("ORG_ADDRESS", "Musterstraße 1, 10115 Berlin, Deutschland"),

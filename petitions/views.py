@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, error_body
+from campaign.selectors import campaign_organisation_by_id_get
 from campaign.throttles import FailOpenScopedRateThrottle
 from petitions.confirmation import signature_confirm, signature_withdraw
 from petitions.exports import SignatureExportFilters, petition_export_get, signature_export_response
@@ -231,6 +233,8 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         return HttpResponse(status=405)
     # The signer's language (from the signature), unless they switched with ?lang=.
     page = signature_page_get(token=token, purpose=_PAGE_PURPOSES[action])
+    organisation = campaign_organisation_by_id_get(campaign_id=page.campaign_id if page else None)
+    campaign_path = reverse("campaign-page", kwargs={"slug": page.campaign_slug}) if page else "/"
     lang = request.GET.get("lang", "")
     if lang not in {"de", "en"}:
         lang = page.locale if page else ("en" if request.LANGUAGE_CODE == "en" else "de")
@@ -239,11 +243,15 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         lang=lang,
         other_lang="de" if lang == "en" else "en",
         accent_color=page.accent_color if page else "#b3123a",
-        share_url=settings.PUBLIC_BASE_URL.rstrip("/") + "/",
+        # The signature's own campaign page (by URL name: the page lives in the composition app).
+        campaign_path=campaign_path,
+        share_url=settings.PUBLIC_BASE_URL.rstrip("/") + campaign_path,
         signer={"first_name": page.first_name, "last_name": page.last_name, "email": page.email}
         if page and page.email and action == "confirm"
         else None,
-        organisation_name=settings.ORGANISATION["name"],
+        # The imprint of the signature's campaign (the service-wide one for an unknown token).
+        organisation=organisation,
+        organisation_name=organisation["name"],
     )
     response = render(request, "petitions/signature_action.html", context, status=status_code)
     response["Content-Language"] = lang
