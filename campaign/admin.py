@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from campaign.models import Campaign, ExportLog, OutgoingEmail
+from campaign.permissions import ORGANISE, PRIVACY_OFFICER, VIEW_REPORTS, RoleAdminMixin
 
 # The admin and staff pages carry the campaign organisation's name, not Django's.
 admin.site.site_header = settings.ORGANISATION["name"]
@@ -11,7 +12,9 @@ admin.site.index_title = "Kampagnen-Verwaltung · Campaign administration"
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = ["title_de", "slug", "status", "starts_at", "ends_at", "donation_goal"]
     list_filter = ["status"]
     search_fields = ["slug", "title_de", "title_en"]
@@ -19,7 +22,9 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
+class OutgoingEmailAdmin(RoleAdminMixin, admin.ModelAdmin):
+    # Recipients' addresses: organisers and the privacy officer look; nobody edits.
+    view_permissions = (ORGANISE, PRIVACY_OFFICER)
     list_display = ["id", "kind", "status", "locale", "attempts", "created_at", "sent_at", "last_error"]
     list_filter = ["status", "kind", "at_most_once"]
     readonly_fields = [f.name for f in OutgoingEmail._meta.fields]
@@ -31,7 +36,8 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExportLog)
-class ExportLogAdmin(admin.ModelAdmin):
+class ExportLogAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (PRIVACY_OFFICER,)
     """The export audit: read-only, written by the exports themselves."""
 
     list_display = ["created_at", "username", "kind", "format", "row_count", "finished"]

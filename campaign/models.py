@@ -42,6 +42,15 @@ class Campaign(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        # The staff roles' permissions (campaign/permissions.py), on the core model so that
+        # every app can check them.
+        permissions = [
+            ("view_reports", "View counts, charts, regional totals and the delivery log (no personal data)"),
+            ("organise", "Manage petitions, milestones, delivery plans, officials and supporter updates"),
+            ("export_personal_data", "Download signer lists with personal data"),
+            ("manage_finance", "Manage donations, refunds, receipts and mandates"),
+            ("privacy_officer", "Handle erasure and access requests; read the audit trail"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True)

@@ -8,12 +8,12 @@ from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.outbox.queueing import outgoing_email_queue
+from campaign.permissions import ORGANISE, HasStaffPermission
 from campaign.serializers import OutgoingEmailOutputSerializer, TestEmailInputSerializer
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 class StaffTestEmailView(APIView):
     """Queues a test mail through the outbox, to check the mail set-up end to end."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(ORGANISE)]
 
     @extend_schema(request=TestEmailInputSerializer, responses={202: OutgoingEmailOutputSerializer})
     def post(self, request: Request) -> Response:

@@ -4,17 +4,25 @@ from typing import Any
 
 from django.contrib import admin
 
+from campaign.permissions import MANAGE_FINANCE, PRIVACY_OFFICER, RoleAdminMixin, user_has_staff_permission
 from donations.models import Donation, Donor, Mandate, Receipt, StripeEvent
 
 
 @admin.register(Donor)
-class DonorAdmin(admin.ModelAdmin):
+class DonorAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (PRIVACY_OFFICER,)
+    change_permissions = (MANAGE_FINANCE,)
     list_display = ["id", "first_name", "last_name", "email", "city", "anonymised_at", "created_at"]
     search_fields = ["email_normalized", "last_name"]
     readonly_fields = ["email_normalized", "anonymised_at", "created_at", "updated_at"]
     actions = ["anonymise"]
 
-    @admin.action(description="Erase personal data (erasure request) and stop monthly gifts")
+    def has_erase_permission(self, request: Any) -> bool:
+        return user_has_staff_permission(request.user, PRIVACY_OFFICER)
+
+    @admin.action(
+        description="Erase personal data (erasure request) and stop monthly gifts", permissions=["erase"]
+    )
     def anonymise(self, request: Any, queryset: Any) -> None:
         from donations.retention import donor_anonymise
 
@@ -24,7 +32,9 @@ class DonorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Donation)
-class DonationAdmin(admin.ModelAdmin):
+class DonationAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = ()
+    change_permissions = (MANAGE_FINANCE,)
     list_display = ["id", "campaign", "amount", "fee_amount", "method", "interval", "status", "created_at"]
     list_filter = ["status", "method", "interval", "campaign"]
     search_fields = ["public_id", "stripe_payment_intent_id", "stripe_charge_id"]
@@ -52,7 +62,9 @@ class DonationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Mandate)
-class MandateAdmin(admin.ModelAdmin):
+class MandateAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = ()
+    change_permissions = (MANAGE_FINANCE,)
     list_display = ["reference", "campaign", "amount", "method", "status", "next_charge_on", "failure_count"]
     list_filter = ["status", "method"]
     search_fields = ["reference"]
@@ -71,7 +83,9 @@ class MandateAdmin(admin.ModelAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
+class StripeEventAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = ()
+    change_permissions = (MANAGE_FINANCE,)
     list_display = ["event_id", "type", "status", "outcome", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "type"]
     search_fields = ["event_id"]
@@ -82,7 +96,9 @@ class StripeEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(admin.ModelAdmin):
+class ReceiptAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = ()
+    change_permissions = (MANAGE_FINANCE,)
     list_display = ["number", "kind", "status", "amount", "donated_on", "issued_at", "voided_at"]
     list_filter = ["kind", "status", "year"]
     search_fields = ["number"]

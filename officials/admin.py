@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from campaign.exceptions import ApplicationError
+from campaign.permissions import ORGANISE, VIEW_REPORTS, RoleAdminMixin, user_has_staff_permission
 from officials.deliveries import delivery_cancel, delivery_plan_recipients, delivery_resend
 from officials.imports import constituencies_import, csv_rows_read, officials_import, postcode_areas_import
 from officials.models import (
@@ -91,7 +92,9 @@ class CSVImportMixin:
 
 
 @admin.register(Constituency)
-class ConstituencyAdmin(CSVImportMixin, admin.ModelAdmin):
+class ConstituencyAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = ["parliament", "number", "name", "state"]
     list_filter = ["parliament", "state"]
     search_fields = ["name", "state", "=number"]
@@ -102,7 +105,9 @@ class ConstituencyAdmin(CSVImportMixin, admin.ModelAdmin):
 
 
 @admin.register(PostcodeArea)
-class PostcodeAreaAdmin(CSVImportMixin, admin.ModelAdmin):
+class PostcodeAreaAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = ["country", "postcode", "constituency", "share"]
     list_filter = ["country", "constituency__parliament"]
     search_fields = ["postcode", "constituency__name"]
@@ -116,7 +121,9 @@ class PostcodeAreaAdmin(CSVImportMixin, admin.ModelAdmin):
 
 
 @admin.register(Official)
-class OfficialAdmin(CSVImportMixin, admin.ModelAdmin):
+class OfficialAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = ["name", "role", "organisation", "constituency", "language", "active"]
     list_filter = ["active", "language", "constituency__parliament", "organisation"]
     search_fields = ["name", "email", "organisation", "constituency__name"]
@@ -133,7 +140,9 @@ class OfficialAdmin(CSVImportMixin, admin.ModelAdmin):
 
 
 @admin.register(DeliveryPlan)
-class DeliveryPlanAdmin(admin.ModelAdmin):
+class DeliveryPlanAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = [
         "name",
         "petition",
@@ -187,7 +196,8 @@ class DeliveryPlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
     """What was sent to whom and when, with the exact totals the mail stated. Nothing here is
     editable; a delivery is sent again only by the explicit resend action."""
 
@@ -235,7 +245,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("officials.change_delivery")
+        return user_has_staff_permission(request.user, ORGANISE)
 
     @admin.display(description="total")
     def total(self, delivery: Delivery) -> Any:
@@ -281,7 +291,8 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(RegionTotal)
-class RegionTotalAdmin(admin.ModelAdmin):
+class RegionTotalAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
     """Maintained by the counter pass; read-only here."""
 
     list_display = ["petition", "bucket", "constituency", "country", "state", "count", "updated_at"]

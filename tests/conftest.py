@@ -60,11 +60,32 @@ def api_client() -> APIClient:
     return APIClient()
 
 
+def staff_user_create(django_user_model: Any, username: str, *roles: str) -> Any:
+    """A staff account holding the named roles (campaign/permissions.py ROLES)."""
+    from django.contrib.auth.models import Group
+
+    from campaign.permissions import staff_roles_ensure
+
+    staff_roles_ensure()  # a flushed (transactional) test database has lost the migration's groups
+    user = django_user_model.objects.create_user(
+        username=username, email=f"{username}@example.org", password="staff-pass", is_staff=True
+    )
+    user.groups.add(*Group.objects.filter(name__in=roles))
+    return user
+
+
+def staff_login(client: Any, user: Any) -> Any:
+    """Logs a browser client in as `user` (the admin and the staff pages)."""
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def staff_user(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(
-        username="staff", email="staff@example.org", password="staff-pass", is_staff=True
-    )
+    """A staff account holding every role."""
+    from campaign.permissions import ROLES
+
+    return staff_user_create(django_user_model, "staff", *ROLES)
 
 
 @pytest.fixture
