@@ -1,8 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from campaign.models import Campaign, ExportLog, OutgoingEmail
+from campaign.audit import audit_record
+from campaign.models import AuditEntry, Campaign, ExportLog, OutgoingEmail
 from campaign.permissions import ORGANISE, PRIVACY_OFFICER, VIEW_REPORTS, RoleAdminMixin
 
 # The admin and staff pages carry the campaign organisation's name, not Django's.
@@ -52,3 +59,71 @@ class ExportLogAdmin(RoleAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: ExportLog | None = None) -> bool:
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """The audit trail, for the privacy officer: read-only, nobody adds, changes or deletes."""
+
+    view_permissions = (PRIVACY_OFFICER,)
+    list_display = ["created_at", "actor_username", "action", "object_type", "object_id", "row_count"]
+    list_filter = ["action", "object_type", "actor_username", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["=actor_username", "=object_id", "=ip_hash"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+
+User = get_user_model()
+ROLE_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
+class StaffUserAdmin(UserAdmin):
+    """Django's user admin (superusers only), with every change of roles and staff flags in
+    the audit trail."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before: dict[str, Any] = (
+            User.objects.filter(pk=obj.pk).values(*ROLE_FLAGS).first() if change else None
+        ) or {}
+        request._audit_groups_before = (  # type: ignore[attr-defined]
+            set(obj.groups.values_list("name", flat=True)) if change else set()
+        )
+        super().save_model(request, obj, form, change)
+        flags = {f: getattr(obj, f) for f in ROLE_FLAGS if before.get(f) != getattr(obj, f)}
+        if flags:
+            audit_record(
+                actor=request.user,
+                action="role.change",
+                object_type="auth.user",
+                object_id=obj.pk,
+                details={"flags": flags},
+                request=request,
+            )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        before: set[str] = getattr(request, "_audit_groups_before", set())
+        after = set(form.instance.groups.values_list("name", flat=True))
+        if before != after:
+            audit_record(
+                actor=request.user,
+                action="role.change",
+                object_type="auth.user",
+                object_id=form.instance.pk,
+                details={"added": sorted(after - before), "removed": sorted(before - after)},
+                request=request,
+            )
+
+
+admin.site.unregister(User)
+admin.site.register(User, StaffUserAdmin)

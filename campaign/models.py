@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class TimeStampedModel(models.Model):
@@ -153,3 +156,52 @@ class ExportLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}.{self.format} by {self.username} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AuditEntryImmutable("audit entries are never changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditEntryImmutable("audit entries are deleted only by the retention purge")
+
+
+class AuditEntryImmutable(Exception):
+    pass
+
+
+class AuditEntry(models.Model):
+    """One thing a staff member did or read: append-only (the model refuses to change or
+    delete a row, and on PostgreSQL a trigger refuses it too, except for the retention purge).
+
+    Holds ids, counts and the filters of an export, never personal data itself: an erasure
+    must not leave a copy behind here. Written through campaign.audit.audit_record().
+    """
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # No foreign key: deleting the account must neither change nor delete its entries.
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True, db_index=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=80, db_index=True, help_text='e.g. "export", "signature.flag"')
+    object_type = models.CharField(max_length=80, blank=True, help_text='e.g. "petitions.signature"')
+    object_id = models.CharField(max_length=64, blank=True)
+    row_count = models.PositiveBigIntegerField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True, help_text="Filters and options; no personal data.")
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_username or '-'} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditEntryImmutable("audit entries are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditEntryImmutable("audit entries are deleted only by the retention purge")

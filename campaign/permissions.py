@@ -106,3 +106,31 @@ class RoleAdminMixin:
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return self.has_change_permission(request)
+
+    # Every change made through the admin's forms goes to the audit trail too (the field
+    # names changed, never their values). Admin actions record their own entries.
+    def log_addition(self, request: Any, obj: Any, message: Any) -> Any:
+        _admin_audit(request, "admin.add", obj, message)
+        return super().log_addition(request, obj, message)  # type: ignore[misc]
+
+    def log_change(self, request: Any, obj: Any, message: Any) -> Any:
+        _admin_audit(request, "admin.change", obj, message)
+        return super().log_change(request, obj, message)  # type: ignore[misc]
+
+    def log_deletions(self, request: Any, queryset: Any) -> Any:
+        for obj in queryset:
+            _admin_audit(request, "admin.delete", obj, [])
+        return super().log_deletions(request, queryset)  # type: ignore[misc]
+
+
+def _admin_audit(request: Any, action: str, obj: Any, message: Any) -> None:
+    from campaign.audit import audit_record
+
+    audit_record(
+        actor=request.user,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=obj.pk,
+        details={"change": message} if isinstance(message, list) else {},
+        request=request,
+    )

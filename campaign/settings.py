@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "campaign.middleware.AuthenticationMiddleware",
+    # The hashed client address for the audit entries the request writes.
+    "campaign.audit.AuditContextMiddleware",
     "campaign.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -204,6 +206,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "campaign.outgoing_email_sweep",
         "schedule": float(OUTBOX_SWEEP_INTERVAL_SECONDS),
     },
+}
+
+# --- Staff: audit trail, two-factor login, API tokens ---------------------------------------
+# Audit entries (who read or changed what) are deleted after this many days; 0 keeps them.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
+# Delete audit entries older than AUDIT_RETENTION_DAYS.
+CELERY_BEAT_SCHEDULE["audit-entries-purge"] = {
+    "task": "campaign.audit_entries_purge",
+    "schedule": _crontab(hour=5, minute=13),
 }
 
 # --- Petitions (petitions app) -------------------------------------------------------------

@@ -12,6 +12,8 @@ handler500 = "campaign.exceptions.handler500"
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("pages.urls")),  # campaigns/<slug>/ and widget/config/
     path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
+    path("staff/audit/", views.StaffAuditEntryListView.as_view(), name="staff-audit-list"),
+    path("staff/audit.csv", views.StaffAuditEntryExportView.as_view(), name="staff-audit-export-csv"),
     path("", include("petitions.urls")),
     path("", include("donations.urls")),
     path("", include("officials.urls")),

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 
+from campaign.audit import audit_record, audit_selection
 from campaign.permissions import MANAGE_FINANCE, PRIVACY_OFFICER, RoleAdminMixin, user_has_staff_permission
 from donations.models import Donation, Donor, Mandate, Receipt, StripeEvent
 
@@ -26,9 +27,11 @@ class DonorAdmin(RoleAdminMixin, admin.ModelAdmin):
     def anonymise(self, request: Any, queryset: Any) -> None:
         from donations.retention import donor_anonymise
 
-        for donor_id in queryset.values_list("pk", flat=True):
+        ids = list(queryset.values_list("pk", flat=True))
+        for donor_id in ids:
             donor_anonymise(donor_id=donor_id)
-        self.message_user(request, f"{queryset.count()} donor(s) anonymised.")
+        audit_selection(request, "donor.erase", "donations.donor", ids, len(ids))
+        self.message_user(request, f"{len(ids)} donor(s) anonymised.")
 
 
 @admin.register(Donation)
@@ -50,11 +53,13 @@ class DonationAdmin(RoleAdminMixin, admin.ModelAdmin):
         from donations.stripe_api import StripeRejected, StripeUnavailable
 
         done = 0
-        for donation_id in queryset.values_list("pk", flat=True):
+        ids = list(queryset.values_list("pk", flat=True))
+        for donation_id in ids:
             try:
                 done += donation_refund(donation_id=donation_id)
             except (StripeRejected, StripeUnavailable) as exc:
                 self.message_user(request, f"Donation {donation_id}: {exc}", level="error")
+        audit_selection(request, "donation.refund", "donations.donation", ids, done)
         self.message_user(request, f"{done} refund(s) requested.")
 
     def has_add_permission(self, request: object) -> bool:
@@ -125,6 +130,8 @@ class ReceiptAdmin(RoleAdminMixin, admin.ModelAdmin):
         receipt = Receipt.objects.filter(pk=pk).first()
         if receipt is None:
             raise Http404
+        # The PDF carries the donor's name and address: a read of personal data.
+        audit_record(actor=request.user, action="receipt.view", object_type="donations.receipt", object_id=pk)
         response = HttpResponse(receipt_pdf_render(receipt), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="Zuwendungsbestaetigung-{receipt.number}.pdf"'
         response["Cache-Control"] = "no-store"
@@ -134,7 +141,9 @@ class ReceiptAdmin(RoleAdminMixin, admin.ModelAdmin):
     def send_again(self, request: Any, queryset: Any) -> None:
         from donations.receipts import receipt_mail_again
 
-        sent = sum(receipt_mail_again(receipt_id=pk) for pk in queryset.values_list("pk", flat=True))
+        ids = list(queryset.values_list("pk", flat=True))
+        sent = sum(receipt_mail_again(receipt_id=pk) for pk in ids)
+        audit_selection(request, "receipt.send_again", "donations.receipt", ids, sent)
         self.message_user(request, f"{sent} receipt(s) queued for sending.")
 
     def has_add_permission(self, request: object) -> bool:

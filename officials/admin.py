@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from campaign.audit import audit_record, audit_selection
 from campaign.exceptions import ApplicationError
 from campaign.permissions import ORGANISE, VIEW_REPORTS, RoleAdminMixin, user_has_staff_permission
 from officials.deliveries import delivery_cancel, delivery_plan_recipients, delivery_resend
@@ -72,6 +73,14 @@ class CSVImportMixin:
                 text = form.cleaned_data["file"].read().decode("utf-8-sig")
                 rows = csv_rows_read(text=text, required=self.import_columns)
                 result = self.import_rows(rows, form.cleaned_data["replace"])
+                audit_record(
+                    actor=request.user,
+                    action="import",
+                    object_type=opts.label_lower,
+                    row_count=len(rows),
+                    details={"result": result, "replace": form.cleaned_data["replace"]},
+                    request=request,
+                )
             except UnicodeDecodeError:
                 messages.error(request, "The file is not UTF-8 encoded.")
             except ApplicationError as exc:
@@ -280,13 +289,17 @@ class DeliveryAdmin(RoleAdminMixin, admin.ModelAdmin):
                 "action": "resend_deliveries",
             }
             return TemplateResponse(request, "admin/officials/delivery_resend_confirm.html", context)
-        resent = sum(delivery_resend(delivery_id=pk) for pk in eligible.values_list("pk", flat=True))
+        ids = list(eligible.values_list("pk", flat=True))
+        resent = sum(delivery_resend(delivery_id=pk) for pk in ids)
+        audit_selection(request, "delivery.resend", "officials.delivery", ids, resent)
         self.message_user(request, f"{resent} deliveries queued again.", messages.SUCCESS)
         return None
 
     @admin.action(description="Cancel selected deliveries that are still scheduled", permissions=["resend"])
     def cancel_deliveries(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        canceled = sum(delivery_cancel(delivery_id=pk) for pk in queryset.values_list("pk", flat=True))
+        ids = list(queryset.values_list("pk", flat=True))
+        canceled = sum(delivery_cancel(delivery_id=pk) for pk in ids)
+        audit_selection(request, "delivery.cancel", "officials.delivery", ids, canceled)
         self.message_user(request, f"{canceled} deliveries canceled.", messages.SUCCESS)
 
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 
+from campaign.audit import audit_selection
 from campaign.permissions import (
     EXPORT_PERSONAL_DATA,
     ORGANISE,
@@ -115,12 +116,16 @@ class SignatureAdmin(RoleAdminMixin, admin.ModelAdmin):
         description="Flag selected signatures (they stop counting at the next pass)", permissions=["change"]
     )
     def flag_selected(self, request: Any, queryset: Any) -> None:
-        updated = queryset.update(is_flagged=True, flag_reason="staff")
+        ids = list(queryset.values_list("pk", flat=True))
+        updated = Signature.objects.filter(pk__in=ids).update(is_flagged=True, flag_reason="staff")
+        audit_selection(request, "signature.flag", "petitions.signature", ids, updated)
         self.message_user(request, f"{updated} signatures flagged.")
 
     @admin.action(description="Unflag selected signatures", permissions=["change"])
     def unflag_selected(self, request: Any, queryset: Any) -> None:
-        updated = queryset.update(is_flagged=False, flag_reason="")
+        ids = list(queryset.values_list("pk", flat=True))
+        updated = Signature.objects.filter(pk__in=ids).update(is_flagged=False, flag_reason="")
+        audit_selection(request, "signature.unflag", "petitions.signature", ids, updated)
         self.message_user(request, f"{updated} signatures unflagged.")
 
     @admin.action(description="Export selected signatures as CSV", permissions=["export"])

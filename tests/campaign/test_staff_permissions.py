@@ -33,11 +33,15 @@ def _roles(*names: str) -> frozenset[str]:
 
 # url name -> the requests to make and the roles allowed for each.
 CASES: dict[str, list[Case]] = {
+    "staff-audit-list": [Case(_roles("privacy officer"), data={"action": "export"})],
+    "staff-audit-export-csv": [Case(_roles("privacy officer"))],
     "staff-test-email": [Case(_roles("organiser"), "post", {"email": "probe@example.org"})],
     "petition-invalidation-create": [Case(_roles("organiser"), "post", {"email_domain": "example.org"})],
     "signature-export-csv": [Case(_roles("data export"))],
     "signature-export-xlsx": [Case(_roles("data export"))],
-    "staff-donation-summary": [Case(_roles("viewer", "organiser", "finance"), data={"campaign": "{campaign}"})],
+    "staff-donation-summary": [
+        Case(_roles("viewer", "organiser", "finance"), data={"campaign": "{campaign}"})
+    ],
     "staff-donation-export-csv": [Case(_roles("finance"))],
     "staff-donation-export-xlsx": [Case(_roles("finance"))],
     "staff-petition-constituencies": [Case(_roles("viewer", "organiser"))],
