@@ -66,12 +66,28 @@ def user_has_staff_permission(user: Any, *perms: str) -> bool:
     return any(user.has_perm(perm) for perm in perms)
 
 
+def request_is_second_factor_verified(request: Any) -> bool:
+    """A staff token (issued only from a verified session) or a session verified with the
+    second factor (django-otp's middleware sets `is_verified`)."""
+    from campaign.models import StaffToken
+
+    if isinstance(getattr(request, "auth", None), StaffToken):
+        return True
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified and is_verified())
+
+
 class _StaffPermission(BasePermission):
     perms: tuple[str, ...] = ()
     message = "Your staff roles do not allow this."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return user_has_staff_permission(request.user, *self.perms)
+        if not user_has_staff_permission(request.user, *self.perms):
+            return False
+        if not request_is_second_factor_verified(request):
+            self.message = "Verify the login with your second factor first."
+            return False
+        return True
 
 
 def HasStaffPermission(*perms: str) -> type[BasePermission]:  # noqa: N802 - reads as a class

@@ -27,6 +27,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # The staff login with its second factor, the enrolment and the API tokens.
+    path("staff/", include("campaign.staff_urls")),
     # Pages people open from mails and the demo landing page.
     path("", include("petitions.urls_pages")),
     path("", include("donations.urls_pages")),

@@ -12,7 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from campaign.permissions import ROLES
-from tests.conftest import staff_user_create
+from tests.conftest import staff_api_client, staff_user_create
 
 pytestmark = pytest.mark.django_db
 
@@ -96,15 +96,13 @@ def test_every_staff_endpoint_answers_by_role(route, name, case, petition, campa
     anonymous = _request(APIClient(), route, case, petition, campaign)
     assert anonymous.status_code == 401, anonymous.content
 
-    no_role = APIClient()
-    no_role.force_authenticate(staff_user_create(django_user_model, "norole"))
+    no_role = staff_api_client(staff_user_create(django_user_model, "norole"))
     response = _request(no_role, route, case, petition, campaign)
     assert response.status_code == 403, response.content
     assert response.json()["code"] == "permission_denied"
 
     for role in ROLES:
-        client = APIClient()
-        client.force_authenticate(staff_user_create(django_user_model, role.replace(" ", "-"), role))
+        client = staff_api_client(staff_user_create(django_user_model, role.replace(" ", "-"), role))
         response = _request(client, route, case, petition, campaign)
         if role in case.roles:
             assert 200 <= response.status_code < 300, (role, response.status_code, response.content)
@@ -113,8 +111,7 @@ def test_every_staff_endpoint_answers_by_role(route, name, case, petition, campa
 
 
 def test_a_viewer_gets_403_on_every_personal_data_export(petition, django_user_model):
-    client = APIClient()
-    client.force_authenticate(staff_user_create(django_user_model, "viewer", "viewer", "organiser"))
+    client = staff_api_client(staff_user_create(django_user_model, "viewer", "viewer", "organiser"))
     for path, query in [
         (f"/api/v1/staff/petitions/{petition.slug}/signatures.csv", {}),
         (f"/api/v1/staff/petitions/{petition.slug}/signatures.xlsx", {}),
@@ -125,14 +122,16 @@ def test_a_viewer_gets_403_on_every_personal_data_export(petition, django_user_m
 
 def test_is_staff_alone_is_not_enough_and_a_role_without_is_staff_neither(petition, django_user_model):
     exporter = staff_user_create(django_user_model, "exporter", "data export")
-    client = APIClient()
-    client.force_authenticate(exporter)
+    client = staff_api_client(exporter)
     url = f"/api/v1/staff/petitions/{petition.slug}/signatures.csv"
     assert client.get(url).status_code == 200
 
     exporter.is_staff = False
     exporter.save(update_fields=["is_staff"])
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 401  # the token of an account that is no longer staff
+    session = APIClient()
+    session.force_authenticate(exporter)
+    assert session.get(url).status_code == 403
 
 
 def test_the_migration_created_the_five_roles_with_their_permissions():
