@@ -75,7 +75,9 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], status
     context = {"next": _next_url(request), "organisation_name": settings.ORGANISATION["name"], **context}
     response = render(request, f"staff/{template}", context, status=status)
     response["Cache-Control"] = "no-store"  # codes and keys must not rest in a cache
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer the browser sends "Origin: null" on the
+    # form posts, which the CSRF check refuses.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
