@@ -22,12 +22,14 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from campaign.middleware import is_public_api_path
 from campaign.models import AuditEntry
 
 logger = logging.getLogger(__name__)
 
-# The hashed client address of the request being served (set per request by the middleware).
-_request_ip_hash: ContextVar[str] = ContextVar("audit_request_ip_hash", default="")
+# The request being served (set by the middleware), for the hashed client address; hashed
+# only when an entry is written.
+_current_request: ContextVar[Any] = ContextVar("audit_current_request", default=None)
 
 PURGE_SETTING = "campaign.audit_purge"
 
@@ -50,9 +52,8 @@ def ip_hash_compute(ip: str) -> str:
 
 
 def request_ip_hash(request: Any | None = None) -> str:
-    if request is not None:
-        return ip_hash_compute(request_client_ip(request))
-    return _request_ip_hash.get()
+    request = request if request is not None else _current_request.get()
+    return ip_hash_compute(request_client_ip(request)) if request is not None else ""
 
 
 class AuditContextMiddleware:
@@ -63,7 +64,8 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> Any:
-        _request_ip_hash.set(ip_hash_compute(request_client_ip(request)))
+        # The public API (signing, the count) writes no audit entries: keep it out of there.
+        _current_request.set(None if is_public_api_path(request.path_info) else request)
         return self.get_response(request)
 
 

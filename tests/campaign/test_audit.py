@@ -205,3 +205,49 @@ def test_role_changes_in_the_user_admin_are_audited(django_user_model):
     entry = AuditEntry.objects.get(action="role.change")
     assert (entry.actor_username, entry.object_id) == ("root", str(member.pk))
     assert entry.details == {"added": ["finance"], "removed": ["viewer"]}
+
+
+def test_a_change_in_an_admin_form_is_audited_with_the_field_names_only(petition, django_user_model):
+    organiser = staff_user_create(django_user_model, "org", "organiser")
+    client = staff_login(Client(), organiser)
+    page = client.get(f"/admin/petitions/petition/{petition.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(
+        {
+            "campaign": petition.campaign_id,
+            "offline_count": 1234,
+            "opens_at_0": "",
+            "opens_at_1": "",
+            "closes_at_0": "",
+            "closes_at_1": "",
+            "milestones-TOTAL_FORMS": "0",
+            "milestones-INITIAL_FORMS": "0",
+        }
+    )
+    data = {k: v for k, v in data.items() if k not in {"opens_at", "closes_at"}}
+
+    response = client.post(f"/admin/petitions/petition/{petition.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    entry = AuditEntry.objects.get(action="admin.change")
+    assert (entry.object_type, entry.object_id, entry.actor_username) == (
+        "petitions.petition",
+        str(petition.pk),
+        "org",
+    )
+    assert "Offline count" in str(entry.details) and "1234" not in str(entry.details)
+
+
+def test_a_csv_import_in_the_admin_is_audited(django_user_model):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    organiser = staff_user_create(django_user_model, "org", "organiser")
+    client = staff_login(Client(), organiser)
+    upload = SimpleUploadedFile("officials.csv", b"name,email\nFrau Elbe,elbe@example.org\n")
+
+    assert client.post("/admin/officials/official/import-csv/", {"file": upload}).status_code == 302
+
+    entry = AuditEntry.objects.get(action="import")
+    assert (entry.object_type, entry.row_count, entry.actor_username) == ("officials.official", 1, "org")
+    assert "elbe" not in str(entry.details)
