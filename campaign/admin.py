@@ -5,7 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
 
 from campaign.audit import audit_record
@@ -125,5 +126,25 @@ class StaffUserAdmin(UserAdmin):
             )
 
 
+class StaffGroupAdmin(GroupAdmin):
+    """Django's group admin (superusers only): a change of a role's permissions is audited."""
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        audit_record(
+            actor=request.user,
+            action="role.permissions_change",
+            object_type="auth.group",
+            object_id=obj.pk,
+            details={
+                "group": obj.name,
+                "permissions": sorted(obj.permissions.values_list("codename", flat=True)),
+            },
+            request=request,
+        )
+        return super().log_change(request, obj, message)
+
+
 admin.site.unregister(User)
 admin.site.register(User, StaffUserAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, StaffGroupAdmin)

@@ -105,6 +105,19 @@ class RoleAdminMixin:
 
     view_permissions: tuple[str, ...] = ()
     change_permissions: tuple[str, ...] = ()
+    # Models holding personal data: looking at their lists and rows is audited too.
+    audit_reads = False
+
+    def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
+        if self.audit_reads and request.method == "GET":
+            # The parameter names only: a search term may be an e-mail address.
+            _admin_read_audit(request, "admin.list", self, "", {"params": sorted(request.GET.keys())})
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+    def change_view(self, request: Any, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        if self.audit_reads and request.method == "GET":
+            _admin_read_audit(request, "admin.view", self, object_id, {})
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
     def has_module_permission(self, request: Any) -> bool:
         return self.has_view_permission(request)
@@ -148,5 +161,20 @@ def _admin_audit(request: Any, action: str, obj: Any, message: Any) -> None:
         object_type=obj._meta.label_lower,
         object_id=obj.pk,
         details={"change": message} if isinstance(message, list) else {},
+        request=request,
+    )
+
+
+def _admin_read_audit(request: Any, action: str, model_admin: Any, object_id: str, details: dict) -> None:
+    from campaign.audit import audit_record
+
+    if not model_admin.has_view_permission(request):
+        return  # Django answers 403; nothing was read
+    audit_record(
+        actor=request.user,
+        action=action,
+        object_type=model_admin.model._meta.label_lower,
+        object_id=object_id,
+        details=details,
         request=request,
     )

@@ -13,6 +13,7 @@ from donations.models import Donation, Donor, Mandate, Receipt, StripeEvent
 class DonorAdmin(RoleAdminMixin, admin.ModelAdmin):
     view_permissions = (PRIVACY_OFFICER,)
     change_permissions = (MANAGE_FINANCE,)
+    audit_reads = True
     list_display = ["id", "first_name", "last_name", "email", "city", "anonymised_at", "created_at"]
     search_fields = ["email_normalized", "last_name"]
     readonly_fields = ["email_normalized", "anonymised_at", "created_at", "updated_at"]

@@ -68,6 +68,7 @@ class SignatureAdmin(RoleAdminMixin, admin.ModelAdmin):
     # Personal data: the data-export role and the privacy officer look; organisers who may also
     # look flag and unflag; only the data-export role exports.
     view_permissions = (EXPORT_PERSONAL_DATA, PRIVACY_OFFICER)
+    audit_reads = True
     list_display = [
         "id",
         "petition",

@@ -251,3 +251,27 @@ def test_a_csv_import_in_the_admin_is_audited(django_user_model):
     entry = AuditEntry.objects.get(action="import")
     assert (entry.object_type, entry.row_count, entry.actor_username) == ("officials.official", 1, "org")
     assert "elbe" not in str(entry.details)
+
+
+def test_looking_at_signatures_in_the_admin_is_audited_without_the_search_term(petition, django_user_model):
+    signature = SignatureFactory(petition=petition)
+    officer = staff_user_create(django_user_model, "dpo", "privacy officer")
+    viewer = staff_user_create(django_user_model, "viewer", "viewer")
+    client = staff_login(Client(), officer)
+
+    assert client.get("/admin/petitions/signature/", {"q": signature.email}).status_code == 200
+    assert client.get(f"/admin/petitions/signature/{signature.pk}/change/").status_code == 200
+    assert staff_login(Client(), viewer).get("/admin/petitions/signature/").status_code == 403
+
+    listing, row = AuditEntry.objects.filter(action__startswith="admin.").order_by("id")
+    assert (listing.action, listing.details, listing.actor_username) == (
+        "admin.list",
+        {"params": ["q"]},
+        "dpo",
+    )
+    assert (row.action, row.object_type, row.object_id) == (
+        "admin.view",
+        "petitions.signature",
+        str(signature.pk),
+    )
+    assert not AuditEntry.objects.filter(actor_username="viewer", action__startswith="admin.").exists()
