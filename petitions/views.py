@@ -13,13 +13,13 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, error_body
+from campaign.permissions import EXPORT_PERSONAL_DATA, ORGANISE, HasStaffPermission
 from campaign.selectors import campaign_organisation_by_id_get
 from campaign.throttles import FailOpenScopedRateThrottle
 from petitions.confirmation import signature_confirm, signature_withdraw
@@ -185,7 +185,7 @@ class PetitionInvalidationCreateView(APIView):
     """Staff: flag a batch of signatures by IP hash, mail domain and/or time window. The
     default is a dry run that only answers how many would be flagged."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(ORGANISE)]
 
     @extend_schema(
         request=InvalidationInputSerializer,
@@ -275,7 +275,7 @@ class SignatureExportView(APIView):
     """Streams a petition's signatures as CSV or XLSX to staff (token or session); every
     export is recorded in ExportLog. On PostgreSQL the CSV is written by COPY."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(EXPORT_PERSONAL_DATA)]
     export_format = "csv"
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
