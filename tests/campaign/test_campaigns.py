@@ -20,6 +20,7 @@ from donations.receipts import annual_receipts_issue, receipt_issue_for_donation
 from officials.reports import handover_report_render
 from petitions.models import Signature, SignatureToken
 from petitions.tokens import signature_token_mint
+from tests.conftest import staff_login
 from tests.factories import CampaignFactory
 from tests.fixtures.petitions import PetitionFactory, sign_payload
 
@@ -251,7 +252,7 @@ def test_staff_enter_an_organisation_and_give_it_a_campaign_in_the_admin(
     client: Any, admin_user: Any
 ) -> None:
     campaign = CampaignFactory(slug="gamma-kampagne")
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
 
     added = client.post(
         "/admin/campaign/organisation/add/",
