@@ -52,7 +52,9 @@ check: lint
 
 ## Regenerate docs/screenshots/: every public page and the widget, at phone and desktop size.
 screenshots: $(VENV)/.installed-test
-	PY=$(PY) bash scripts/test.sh tests/integration/test_public_pages.py tests/integration/test_widget_screenshots.py -q
+	PY=$(PY) bash scripts/test.sh tests/integration/test_public_pages.py tests/integration/test_widget_screenshots.py \
+	  tests/integration/test_widget_landing.py \
+	  "tests/integration/test_widget_donate.py::test_it_takes_a_monthly_sepa_gift_with_an_iban_checked_in_the_page" -q
 	cp test-output/screenshots/*.png docs/screenshots/
 
 ## Benchmarks (minutes, need a quiet machine; never part of `make test`).

@@ -4,7 +4,7 @@
   `Retry-After` (the middleware in `campaign/middleware.py` and the DRF exception handler use
   it), never a traceback.
 - `stale_if_error`: wraps a public read view (the counter, the widget config, the campaign
-  page) so that while the database is down it keeps answering 200 with the last body it served
+  API and page, the landing page) so that while the database is down it keeps answering 200 with the last body it served
   for the same URL. The last body is kept in this process and, when it changes, in the shared
   cache (Redis), so a web worker that never served the URL before has it too. When neither has
   it, the view answers the 503.
@@ -34,7 +34,15 @@ logger = logging.getLogger(__name__)
 DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
 # The headers a stale answer carries over from the fresh one.
-_KEPT_HEADERS = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "Content-Language")
+_KEPT_HEADERS = (
+    "Content-Type",
+    "Cache-Control",
+    "ETag",
+    "Last-Modified",
+    "Content-Language",
+    "Content-Security-Policy",
+    "Vary",
+)
 _LOCAL_MAX_ENTRIES = 1000
 StaleEntry = tuple[bytes, dict[str, str]]
 _local: OrderedDict[str, StaleEntry] = OrderedDict()

@@ -77,9 +77,12 @@ if not DEBUG and not ALLOWED_HOSTS:
     require("ALLOWED_HOSTS", None)
 
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+# The campaign the root page `/` shows; every public campaign also has its own /campaigns/<slug>/.
+# Unset: the newest live campaign.
+DEFAULT_CAMPAIGN_SLUG = env_str("DEFAULT_CAMPAIGN_SLUG", "") or ""
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "campaign.admin_site.StaffAdminConfig",  # django.contrib.admin behind the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -87,11 +90,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "corsheaders",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "campaign",
     "officials",
     "petitions",
@@ -117,6 +122,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "campaign.middleware.AuthenticationMiddleware",
+    # Marks a session verified with the second factor (request.user.is_verified()).
+    "django_otp.middleware.OTPMiddleware",
+    # The hashed client address for the audit entries the request writes.
+    "campaign.audit.AuditContextMiddleware",
     "campaign.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -230,6 +239,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "campaign.outgoing_email_sweep",
         "schedule": float(OUTBOX_SWEEP_INTERVAL_SECONDS),
     },
+}
+
+# --- Staff: audit trail, two-factor login, API tokens ---------------------------------------
+# Audit entries (who read or changed what) are deleted after this many days; 0 keeps them.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
+# Staff API tokens (issued from a session verified with the second factor) expire after this.
+STAFF_TOKEN_DAYS = env_int("STAFF_TOKEN_DAYS", 30)
+LOGIN_URL = "/staff/login/"
+# Seconds of the first lock after a wrong one-time code; each further failure doubles it.
+OTP_TOTP_THROTTLE_FACTOR = env_int("OTP_THROTTLE_FACTOR", 1)
+OTP_STATIC_THROTTLE_FACTOR = OTP_TOTP_THROTTLE_FACTOR
+# Delete audit entries older than AUDIT_RETENTION_DAYS.
+CELERY_BEAT_SCHEDULE["audit-entries-purge"] = {
+    "task": "campaign.audit_entries_purge",
+    "schedule": _crontab(hour=5, minute=13),
 }
 
 # --- Petitions (petitions app) -------------------------------------------------------------
@@ -468,7 +492,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Campaign staff who get milestone notices and other internal mail.
 STAFF_NOTIFICATION_EMAILS = env_list("STAFF_NOTIFICATION_EMAILS")
 
-# The imprint every mail carries (German law requires the sender's name, address and contact).
+# The imprint every mail carries (German law requires the sender's name, address and contact),
+# for campaigns that have no organisation of their own (campaign.models.Organisation).
 ORGANISATION = {
     "name": env_str("ORG_NAME", "Beispiel-Kinderschutz e.V."),
     "address": env_str("ORG_ADDRESS", "Musterstraße 1, 10115 Berlin, Deutschland"),
@@ -478,6 +503,8 @@ ORGANISATION = {
     "register": env_str("ORG_REGISTER", "Amtsgericht Berlin-Charlottenburg VR 00000"),
     "representative": env_str("ORG_REPRESENTATIVE", ""),
 }
+# The name an authenticator app shows next to the staff account.
+OTP_TOTP_ISSUER = ORGANISATION["name"]
 
 # --- Stripe ---------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "sk_test_local" if DEBUG else None)
@@ -523,7 +550,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # Public endpoints override this with no authentication (no cookies needed).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "campaign.staff_tokens.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

@@ -12,6 +12,8 @@ handler500 = "campaign.exceptions.handler500"
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("pages.urls")),  # campaigns/<slug>/ and widget/config/
     path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
+    path("staff/audit/", views.StaffAuditEntryListView.as_view(), name="staff-audit-list"),
+    path("staff/audit.csv", views.StaffAuditEntryExportView.as_view(), name="staff-audit-export-csv"),
     path("", include("petitions.urls")),
     path("", include("donations.urls")),
     path("", include("officials.urls")),
@@ -25,6 +27,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # The staff login with its second factor, the enrolment and the API tokens.
+    path("staff/", include("campaign.staff_urls")),
     # Pages people open from mails and the demo landing page.
     path("", include("petitions.urls_pages")),
     path("", include("donations.urls_pages")),

@@ -154,6 +154,7 @@ def mandate_cancel(*, token: str) -> Mandate:
                 },
                 subject_type="donations.mandate",
                 subject_id=mandate.pk,
+                campaign_id=mandate.campaign_id,
             )
         if row.used_at is None:
             row.used_at = timezone.now()

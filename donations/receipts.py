@@ -7,6 +7,10 @@ statement that it is not a membership fee and that no waiver of reimbursement is
 tax office, tax number and date of the exemption notice, and the purpose. Gifts up to 300 EUR
 get the simplified proof (§ 50 Abs. 4 EStDV), which the tax office accepts together with the
 bank statement.
+
+The issuer is the organisation of the gifts' campaign once it has a tax number, else the
+service-wide one (campaign.selectors.campaign_receipt_issuer_get); an annual receipt covers the
+gifts of one issuer.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from django.utils import timezone
 from fpdf import FPDF
 
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
+from campaign.models import Campaign
 from campaign.outbox.queueing import outgoing_email_queue
 from campaign.pdf import FONT_FAMILY, pdf_document_new
+from campaign.selectors import campaign_receipt_issuer_get
 from donations.models import Donation, Donor, Receipt, ReceiptCounter
 
 logger = logging.getLogger(__name__)
@@ -70,10 +76,18 @@ def _receipt_create(
     )
 
 
+def _receipt_campaign(receipt: Receipt) -> Campaign | None:
+    """The campaign of the receipt's gifts (the first one's: an annual receipt's gifts share an
+    issuer); None for a receipt whose gifts moved to a corrected one."""
+    donation = receipt.donations.select_related("campaign__organisation").order_by("pk").first()
+    return donation.campaign if donation is not None else None
+
+
 def _receipt_mail(receipt: Receipt, kind: str = "donation_receipt") -> None:
     donor = receipt.donor
     if not donor.email:
         return
+    campaign = _receipt_campaign(receipt)
     outgoing_email_queue(
         kind=kind,
         to_email=donor.email,
@@ -81,6 +95,7 @@ def _receipt_mail(receipt: Receipt, kind: str = "donation_receipt") -> None:
         context={"first_name": donor.first_name, "receipt_id": receipt.pk, "receipt_number": receipt.number},
         subject_type="donations.receipt",
         subject_id=receipt.pk,
+        campaign_id=campaign.pk if campaign is not None else None,
     )
 
 
@@ -155,10 +170,17 @@ def receipt_withdraw(donation: Donation, *, reason: str) -> None:
         annual_receipts_issue(year=receipt.period_start.year, donor_id=receipt.donor_id)
 
 
+def _issuer_key(donation: Donation) -> int | None:
+    """Which organisation issues the receipt of a gift (None: the service-wide one); the same
+    rule as campaign_receipt_issuer_get."""
+    organisation = donation.campaign.organisation
+    return organisation.pk if organisation is not None and organisation.tax_number else None
+
+
 def annual_receipts_issue(*, year: int, donor_id: int | None = None) -> int:
     """The collective receipts (Sammelbestätigungen) for the monthly gifts of `year`: one per
-    donor over the settled gifts without a valid receipt. Refunded or lost gifts are left out.
-    Safe to run again: receipted gifts are skipped."""
+    donor and issuing organisation over the settled gifts without a valid receipt. Refunded or
+    lost gifts are left out. Safe to run again: receipted gifts are skipped."""
     eligible = Donation.objects.filter(_annual_eligible(year))
     if donor_id is not None:
         eligible = eligible.filter(donor_id=donor_id)
@@ -168,23 +190,28 @@ def annual_receipts_issue(*, year: int, donor_id: int | None = None) -> int:
         with transaction.atomic():
             donations = list(
                 Donation.objects.select_for_update(of=("self",))
+                .select_related("campaign__organisation")
                 .filter(_annual_eligible(year), donor_id=donor_id)
                 .order_by("succeeded_at")
             )
             donor = Donor.objects.get(pk=donor_id)
             if not donations or not (donor.full_name and donor.street and donor.city):
                 continue
-            days = [timezone.localdate(d.succeeded_at) for d in donations]
-            receipt = _receipt_create(
-                donor=donor,
-                kind=Receipt.Kind.ANNUAL,
-                amount=sum(d.total_amount for d in donations),
-                donated_on=max(days),
-                period=(date(year, 1, 1), date(year, 12, 31)),
-            )
-            Donation.objects.filter(pk__in=[d.pk for d in donations]).update(receipt=receipt)
-            _receipt_mail(receipt)
-            issued += 1
+            by_issuer: dict[int | None, list[Donation]] = {}
+            for donation in donations:
+                by_issuer.setdefault(_issuer_key(donation), []).append(donation)
+            for gifts in by_issuer.values():
+                days = [timezone.localdate(d.succeeded_at) for d in gifts]
+                receipt = _receipt_create(
+                    donor=donor,
+                    kind=Receipt.Kind.ANNUAL,
+                    amount=sum(d.total_amount for d in gifts),
+                    donated_on=max(days),
+                    period=(date(year, 1, 1), date(year, 12, 31)),
+                )
+                Donation.objects.filter(pk__in=[d.pk for d in gifts]).update(receipt=receipt)
+                _receipt_mail(receipt)
+                issued += 1
     logger.info("annual receipts %s: %d issued", year, issued)
     return issued
 
@@ -209,8 +236,8 @@ def _euro(cents: int) -> str:
 
 
 def receipt_pdf_render(receipt: Receipt) -> bytes:
-    org = settings.ORGANISATION
-    tax = settings.DONATION_RECEIPT
+    issuer = campaign_receipt_issuer_get(campaign=_receipt_campaign(receipt))
+    org, tax = issuer["organisation"], issuer["tax"]
     pdf: FPDF = pdf_document_new(title=f"Zuwendungsbestätigung {receipt.number}")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()

@@ -8,13 +8,13 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError
+from campaign.permissions import MANAGE_FINANCE, VIEW_REPORTS, HasStaffPermission
 from campaign.throttles import FailOpenScopedRateThrottle
 from donations import charging, mandates, selectors, starting
 from donations.serializers import (
@@ -121,7 +121,7 @@ class StripeWebhookView(PublicAPIView):
 class StaffDonationSummaryView(APIView):
     """Staff figures of a campaign's donations: totals, by day, by source, by method."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(VIEW_REPORTS, MANAGE_FINANCE)]
 
     @extend_schema(
         parameters=[OpenApiParameter("campaign", str, required=True)], responses=OpenApiTypes.OBJECT
@@ -139,7 +139,7 @@ class StaffDonationSummaryView(APIView):
 class StaffDonationExportView(APIView):
     """Staff export of donations (CSV or XLSX), streamed, formula-safe, logged in ExportLog."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(MANAGE_FINANCE)]
     export_format = "csv"
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:

@@ -12,7 +12,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from campaign.audit import audit_record, audit_selection
 from campaign.exceptions import ApplicationError
+from campaign.permissions import ORGANISE, VIEW_REPORTS, RoleAdminMixin, user_has_staff_permission
 from officials.deliveries import delivery_cancel, delivery_plan_recipients, delivery_resend
 from officials.imports import constituencies_import, csv_rows_read, officials_import, postcode_areas_import
 from officials.models import (
@@ -71,6 +73,14 @@ class CSVImportMixin:
                 text = form.cleaned_data["file"].read().decode("utf-8-sig")
                 rows = csv_rows_read(text=text, required=self.import_columns)
                 result = self.import_rows(rows, form.cleaned_data["replace"])
+                audit_record(
+                    actor=request.user,
+                    action="import",
+                    object_type=opts.label_lower,
+                    row_count=len(rows),
+                    details={"result": result, "replace": form.cleaned_data["replace"]},
+                    request=request,
+                )
             except UnicodeDecodeError:
                 messages.error(request, "The file is not UTF-8 encoded.")
             except ApplicationError as exc:
@@ -91,7 +101,9 @@ class CSVImportMixin:
 
 
 @admin.register(Constituency)
-class ConstituencyAdmin(CSVImportMixin, admin.ModelAdmin):
+class ConstituencyAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = ["parliament", "number", "name", "state"]
     list_filter = ["parliament", "state"]
     search_fields = ["name", "state", "=number"]
@@ -102,7 +114,9 @@ class ConstituencyAdmin(CSVImportMixin, admin.ModelAdmin):
 
 
 @admin.register(PostcodeArea)
-class PostcodeAreaAdmin(CSVImportMixin, admin.ModelAdmin):
+class PostcodeAreaAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = ["country", "postcode", "constituency", "share"]
     list_filter = ["country", "constituency__parliament"]
     search_fields = ["postcode", "constituency__name"]
@@ -116,7 +130,9 @@ class PostcodeAreaAdmin(CSVImportMixin, admin.ModelAdmin):
 
 
 @admin.register(Official)
-class OfficialAdmin(CSVImportMixin, admin.ModelAdmin):
+class OfficialAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = ["name", "role", "organisation", "constituency", "language", "active"]
     list_filter = ["active", "language", "constituency__parliament", "organisation"]
     search_fields = ["name", "email", "organisation", "constituency__name"]
@@ -133,7 +149,9 @@ class OfficialAdmin(CSVImportMixin, admin.ModelAdmin):
 
 
 @admin.register(DeliveryPlan)
-class DeliveryPlanAdmin(admin.ModelAdmin):
+class DeliveryPlanAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = [
         "name",
         "petition",
@@ -187,7 +205,8 @@ class DeliveryPlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
     """What was sent to whom and when, with the exact totals the mail stated. Nothing here is
     editable; a delivery is sent again only by the explicit resend action."""
 
@@ -235,7 +254,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("officials.change_delivery")
+        return user_has_staff_permission(request.user, ORGANISE)
 
     @admin.display(description="total")
     def total(self, delivery: Delivery) -> Any:
@@ -270,18 +289,23 @@ class DeliveryAdmin(admin.ModelAdmin):
                 "action": "resend_deliveries",
             }
             return TemplateResponse(request, "admin/officials/delivery_resend_confirm.html", context)
-        resent = sum(delivery_resend(delivery_id=pk) for pk in eligible.values_list("pk", flat=True))
+        ids = list(eligible.values_list("pk", flat=True))
+        resent = sum(delivery_resend(delivery_id=pk) for pk in ids)
+        audit_selection(request, "delivery.resend", "officials.delivery", ids, resent)
         self.message_user(request, f"{resent} deliveries queued again.", messages.SUCCESS)
         return None
 
     @admin.action(description="Cancel selected deliveries that are still scheduled", permissions=["resend"])
     def cancel_deliveries(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        canceled = sum(delivery_cancel(delivery_id=pk) for pk in queryset.values_list("pk", flat=True))
+        ids = list(queryset.values_list("pk", flat=True))
+        canceled = sum(delivery_cancel(delivery_id=pk) for pk in ids)
+        audit_selection(request, "delivery.cancel", "officials.delivery", ids, canceled)
         self.message_user(request, f"{canceled} deliveries canceled.", messages.SUCCESS)
 
 
 @admin.register(RegionTotal)
-class RegionTotalAdmin(admin.ModelAdmin):
+class RegionTotalAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
     """Maintained by the counter pass; read-only here."""
 
     list_display = ["petition", "bucket", "constituency", "country", "state", "count", "updated_at"]

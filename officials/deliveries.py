@@ -246,6 +246,7 @@ def _campaign_deliveries_release(*, campaign_id: int, now: datetime) -> int:
             at_most_once=True,
             subject_type=DELIVERY_SUBJECT_TYPE,
             subject_id=delivery.pk,
+            campaign_id=delivery.campaign_id,
         )
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SCHEDULED).update(
             status=Delivery.Status.QUEUED, released_at=now, outgoing_email=email, updated_at=now
@@ -323,6 +324,7 @@ def delivery_resend(*, delivery_id: int, now: datetime | None = None) -> bool:
         at_most_once=True,
         subject_type=DELIVERY_SUBJECT_TYPE,
         subject_id=delivery.pk,
+        campaign_id=delivery.campaign_id,
     )
     delivery.status = Delivery.Status.QUEUED
     delivery.outgoing_email = email

@@ -28,6 +28,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from campaign.pdf import FONT_FAMILY, pdf_document_new
+from campaign.selectors import campaign_organisation_by_id_get
 from officials.models import Constituency
 from officials.selectors import constituency_totals_get, region_totals_by_state
 
@@ -269,12 +270,14 @@ def _signers(petition_id: int, constituency: Constituency | None) -> list[tuple[
     ]
 
 
-def _title_section(pdf: FPDF, *, title: str, text: dict[str, str], locale: str, now: datetime) -> None:
+def _title_section(
+    pdf: FPDF, *, title: str, organisation: str, text: dict[str, str], locale: str, now: datetime
+) -> None:
     tz = ZoneInfo(settings.TIME_ZONE)
     _line(pdf, text["title"], size=11)
     _line(pdf, title, bold=True, size=16)
     stamp = now.astimezone(tz).strftime("%d.%m.%Y %H:%M" if locale == "de" else "%Y-%m-%d %H:%M")
-    _line(pdf, f"{text['as_of']}: {stamp} ({settings.TIME_ZONE}) · {settings.ORGANISATION['name']}", size=9)
+    _line(pdf, f"{text['as_of']}: {stamp} ({settings.TIME_ZONE}) · {organisation}", size=9)
 
 
 def _totals_section(
@@ -387,16 +390,15 @@ def handover_report_render(
     title = (petition.title_en if locale == "en" else "") or petition.title_de
     body = (petition.text_en if locale == "en" else "") or petition.text_de
     digest, digest_count = signature_list_digest(petition_id=petition.pk)
+    organisation = campaign_organisation_by_id_get(campaign_id=petition.campaign_id)["name"]
 
-    pdf = pdf_document_new(
-        _ReportPDF, title=f"{text['title']}: {title}", author=settings.ORGANISATION["name"] or ""
-    )
+    pdf = pdf_document_new(_ReportPDF, title=f"{text['title']}: {title}", author=organisation)
     pdf.set_creation_date(now)
-    pdf.footer_text = f"{settings.ORGANISATION['name']} · {text['title']}"
+    pdf.footer_text = f"{organisation} · {text['title']}"
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
 
-    _title_section(pdf, title=title, text=text, locale=locale, now=now)
+    _title_section(pdf, title=title, organisation=organisation, text=text, locale=locale, now=now)
     _totals_section(pdf, petition=petition, constituency=options.constituency, text=text, locale=locale)
     if body:
         _heading(pdf, text["text"])

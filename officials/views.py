@@ -3,12 +3,18 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.permissions import IsAdminUser
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
+from campaign.permissions import (
+    EXPORT_PERSONAL_DATA,
+    VIEW_REPORTS,
+    HasStaffPermission,
+    user_has_staff_permission,
+)
 from officials.deliveries import handover_report_download
 from officials.selectors import (
     constituency_totals_get,
@@ -37,7 +43,7 @@ class PetitionRegionsView(PublicAPIView):
 
 
 class StaffPetitionConstituenciesView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(VIEW_REPORTS)]
 
     @extend_schema(responses=PetitionConstituenciesOutputSerializer)
     def get(self, request: Request, slug: str) -> Response:
@@ -56,7 +62,8 @@ class StaffPetitionConstituenciesView(APIView):
 class StaffPetitionReportView(APIView):
     """The handover report as PDF; the download is recorded in the export log."""
 
-    permission_classes = [IsAdminUser]
+    # Totals for viewers; the names of signers only for the data-export role.
+    permission_classes = [HasStaffPermission(VIEW_REPORTS, EXPORT_PERSONAL_DATA)]
 
     @extend_schema(
         operation_id="v1_staff_petitions_report_retrieve",
@@ -66,6 +73,10 @@ class StaffPetitionReportView(APIView):
     def get(self, request: Request, slug: str) -> HttpResponse:
         serializer = PetitionReportInputSerializer(data=request.query_params.dict())
         serializer.is_valid(raise_exception=True)
+        if serializer.validated_data.get("names") and not user_has_staff_permission(
+            request.user, EXPORT_PERSONAL_DATA
+        ):
+            raise PermissionDenied("The signers' names need the data-export role.")
         petition = petition_staff_get(slug=slug)
         pdf = handover_report_download(petition=petition, user=request.user, **serializer.validated_data)
         response = HttpResponse(pdf, content_type="application/pdf")

@@ -75,6 +75,7 @@ def petition_for_signing_get(*, slug: str) -> Any:
             return None
         return PetitionForSigning(
             id=petition.pk,
+            campaign_id=petition.campaign_id,
             slug=petition.slug,
             is_open=petition_is_open(petition),
             consent_version=petition.consent_version,
@@ -232,6 +233,8 @@ class SignaturePage:
     petition_title: str
     campaign_title: str
     accent_color: str
+    campaign_id: int
+    campaign_slug: str
 
 
 def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
@@ -251,6 +254,8 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
             "petition__campaign__title_de",
             "petition__campaign__title_en",
             "petition__campaign__accent_color",
+            "petition__campaign_id",
+            "petition__campaign__slug",
         )
         .first()
     )
@@ -268,4 +273,6 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
         campaign_title=(english and row["petition__campaign__title_en"])
         or row["petition__campaign__title_de"],
         accent_color=row["petition__campaign__accent_color"],
+        campaign_id=row["petition__campaign_id"],
+        campaign_slug=row["petition__campaign__slug"],
     )

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.translation import gettext as _
@@ -12,13 +13,14 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, error_body
+from campaign.permissions import EXPORT_PERSONAL_DATA, ORGANISE, HasStaffPermission
+from campaign.selectors import campaign_organisation_by_id_get
 from campaign.throttles import FailOpenScopedRateThrottle
 from petitions.confirmation import signature_confirm, signature_withdraw
 from petitions.exports import SignatureExportFilters, petition_export_get, signature_export_response
@@ -183,7 +185,7 @@ class PetitionInvalidationCreateView(APIView):
     """Staff: flag a batch of signatures by IP hash, mail domain and/or time window. The
     default is a dry run that only answers how many would be flagged."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(ORGANISE)]
 
     @extend_schema(
         request=InvalidationInputSerializer,
@@ -231,6 +233,8 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         return HttpResponse(status=405)
     # The signer's language (from the signature), unless they switched with ?lang=.
     page = signature_page_get(token=token, purpose=_PAGE_PURPOSES[action])
+    organisation = campaign_organisation_by_id_get(campaign_id=page.campaign_id if page else None)
+    campaign_path = reverse("campaign-page", kwargs={"slug": page.campaign_slug}) if page else "/"
     lang = request.GET.get("lang", "")
     if lang not in {"de", "en"}:
         lang = page.locale if page else ("en" if request.LANGUAGE_CODE == "en" else "de")
@@ -239,11 +243,15 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         lang=lang,
         other_lang="de" if lang == "en" else "en",
         accent_color=page.accent_color if page else "#b3123a",
-        share_url=settings.PUBLIC_BASE_URL.rstrip("/") + "/",
+        # The signature's own campaign page (by URL name: the page lives in the composition app).
+        campaign_path=campaign_path,
+        share_url=settings.PUBLIC_BASE_URL.rstrip("/") + campaign_path,
         signer={"first_name": page.first_name, "last_name": page.last_name, "email": page.email}
         if page and page.email and action == "confirm"
         else None,
-        organisation_name=settings.ORGANISATION["name"],
+        # The imprint of the signature's campaign (the service-wide one for an unknown token).
+        organisation=organisation,
+        organisation_name=organisation["name"],
     )
     response = render(request, "petitions/signature_action.html", context, status=status_code)
     response["Content-Language"] = lang
@@ -267,7 +275,7 @@ class SignatureExportView(APIView):
     """Streams a petition's signatures as CSV or XLSX to staff (token or session); every
     export is recorded in ExportLog. On PostgreSQL the CSV is written by COPY."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(EXPORT_PERSONAL_DATA)]
     export_format = "csv"
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:

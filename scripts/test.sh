@@ -42,6 +42,11 @@ if ! chromium_found; then
   missing+=("Chromium (no 'chromium' on the PATH and no CHROMIUM_PATH): package 'chromium'")
   packages+=(chromium)
 fi
+# The docs' curl snippets run as written (tests/integration/test_doc_snippets.py).
+if ! command -v curl >/dev/null; then
+  missing+=("curl (not on the PATH): package 'curl'")
+  packages+=(curl)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   {
     echo "make test needs what is missing here:"

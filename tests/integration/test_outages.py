@@ -78,13 +78,15 @@ PUBLIC_READS = [
     "/api/v1/widget/config/",
     f"/api/v1/campaigns/{CAMPAIGN}/",
 ]
+# The HTML pages: served stale too (their bodies may differ per worker, so only the status).
+PUBLIC_PAGES = ["/", f"/campaigns/{CAMPAIGN}/"]
 
 
 def _all_succeed(web: Gunicorn, consent: str, label: str) -> None:
     for round_ in range(ROUNDS):
         response = _sign(web, f"{label}{round_}@example.org", consent)
         assert response.status_code == 202, response.text
-        for path in [*PUBLIC_READS, f"/api/v1/petitions/{PETITION}/", "/readyz"]:
+        for path in [*PUBLIC_READS, *PUBLIC_PAGES, f"/api/v1/petitions/{PETITION}/", "/readyz"]:
             response = _get(web, path)
             assert response.status_code == 200, (path, response.text)
             assert "X-Served-Stale" not in response.headers
@@ -93,11 +95,11 @@ def _all_succeed(web: Gunicorn, consent: str, label: str) -> None:
 def test_the_database_down_answers_503_or_the_last_value_and_nothing_fails_after_it_returns(stack):
     web, postgres = stack["web"], stack["postgres"]
     fresh = {}
-    for path in PUBLIC_READS:
+    for path in [*PUBLIC_READS, *PUBLIC_PAGES]:
         for _ in range(ROUNDS):
             response = _get(web, path)
             assert response.status_code == 200, (path, response.text)
-        fresh[path] = response.json()
+        fresh[path] = response.json() if path in PUBLIC_READS else None
     consent = _get(web, f"/api/v1/petitions/{PETITION}/").json()["consent_version"]
     assert _sign(web, "before@example.org", consent).status_code == 202
 
@@ -118,6 +120,11 @@ def test_the_database_down_answers_503_or_the_last_value_and_nothing_fails_after
                 stale = _get(web, path)
                 assert stale.status_code == 200, (path, stale.text)
                 assert stale.json() == fresh[path]
+            for path in PUBLIC_PAGES:
+                stale = _get(web, path)
+                assert stale.status_code == 200, (path, stale.text)
+                assert stale.headers["X-Served-Stale"] == "database-unavailable"
+                assert "Content-Security-Policy" in stale.headers or path != "/"
         ready = _get(web, "/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["database"] == "down"

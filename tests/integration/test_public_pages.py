@@ -1,20 +1,29 @@
-"""Every public page in Chromium at a phone (390×844) and a desktop (1280×800) size: nothing
-scrolls sideways, no text is cut off, the console stays free of errors and no request leaves for
-a third party. A screenshot of each goes to test-output/screenshots/; `make screenshots` copies
+"""Every public page in Chromium at a phone (390×844) and a desktop (1280×800) size, on the demo
+data `make run` loads: the landing page (the widget's demo page), the confirmation page with the
+donate step it opens and the widget's thank-you after a gift, the withdrawal page, the cancel page
+of a monthly gift before and after. Nothing scrolls sideways, no text is cut off, the console
+stays free of errors and no request leaves for a third party; a test keeps the list complete. A screenshot of each goes to test-output/screenshots/; `make screenshots` copies
 the current set into docs/screenshots/."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.urls import URLResolver, get_resolver
 
-from petitions.models import Milestone, Petition, SignatureToken
+from donations.mandates import mandate_cancel_token_mint
+from donations.models import Donor, Mandate
+from petitions.models import Petition, SignatureToken
 from petitions.tokens import signature_token_mint
+from tests.fixtures.localstripe import CARD_OK
 from tests.fixtures.petitions import SignatureFactory
+from tests.integration.test_widget_donate import fill_card
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("petitions_isolation")]
 
@@ -44,49 +53,117 @@ CUT_OFF_TEXT = """() => {
 }"""
 
 
-@pytest.fixture
-def live_petition(transactional_db: Any, campaign: Any) -> Petition:
-    from petitions.selectors import petition_count_cache_clear
-
-    petition_count_cache_clear()
-    campaign.status = campaign.Status.LIVE
-    campaign.save(update_fields=["status"])
-    petition = Petition.objects.create(
-        campaign=campaign,
-        slug="public-pages-petition",
-        title_de="#stopstreamingexploitation – Livestream-Missbrauch von Kindern stoppen",
-        title_en="#stopstreamingexploitation – stop the livestreamed sexual exploitation of children",
-        text_de="Wir fordern wirksame Gesetze gegen den Livestream-Missbrauch von Kindern.",
-        text_en="We call for effective laws against the livestreamed abuse of children.",
-        status=Petition.Status.OPEN,
-        consent_text_de="Ich stimme zu, dass meine Angaben zur Durchführung der Petition verarbeitet werden.",
-        consent_text_en="I agree that my details are processed to run the petition.",
-        consent_version="2026-11",
-        offline_count=1_234,
-    )
-    Milestone.objects.create(petition=petition, target=5_000)
-    return petition
-
-
 def _token(petition: Petition, purpose: str) -> str:
     return signature_token_mint(signature_id=SignatureFactory(petition=petition).pk, purpose=purpose)
 
 
-# An unknown link: the page asks the API, which answers 404, and the page explains it.
-EXPECTED_API_ANSWERS = {"confirm-unknown-link": "/api/v1/signatures/confirm/"}
+def _mandate_cancel_token(petition: Petition) -> str:
+    """The cancel link of a monthly gift's thank-you mail."""
+    donor = Donor.objects.create(
+        email="monatlich@example.org", email_normalized="monatlich@example.org", first_name="Erika"
+    )
+    mandate = Mandate.objects.create(
+        campaign=petition.campaign,
+        donor=donor,
+        amount=1000,
+        method="sepa_debit",
+        status=Mandate.Status.ACTIVE,
+        reference="CAMPAIGN-PAGES-1",
+        stripe_customer_id="cus_pages",
+        stripe_payment_method_id="pm_pages",
+    )
+    return mandate_cancel_token_mint(mandate_id=mandate.pk)
 
-PAGES: dict[str, Callable[[Petition], str]] = {
-    "landing-de": lambda petition: "/",
-    "landing-en": lambda petition: "/?lang=en",
-    "confirm": lambda petition: (
-        f"/signatures/confirm/?token={_token(petition, SignatureToken.Purpose.CONFIRM)}"
+
+def _donate_to_the_thank_you(page: Any) -> None:
+    """From the confirmation page (the mail's link), through the donate step it opens, to the
+    widget's thank-you."""
+    form = page.locator("[data-campaign-widget] .cw-donate-form")
+    form.wait_for()
+    form.locator(".cw-amounts input[type=radio]").first.check()
+    fill_card(form, CARD_OK)
+    form.get_by_role("button", name=re.compile("spenden$")).click()
+    page.get_by_role("heading", name="Vielen Dank für Ihre Spende!").wait_for()
+
+
+def _stop_the_monthly_gift(page: Any) -> None:
+    page.get_by_role("button", name="Monatliche Spende beenden").click()
+    page.get_by_text("Ihre monatliche Spende wurde beendet.").wait_for()
+
+
+def _stop_with_an_unknown_link(page: Any) -> None:
+    page.get_by_role("button", name="Monatliche Spende beenden").click()
+    page.get_by_text("Dieser Link ist nicht gültig.").wait_for()
+
+
+@dataclass(frozen=True)
+class PublicPage:
+    path: str
+    query: Callable[[Petition], str] = lambda petition: ""
+    # Drives the page to the state the check looks at (after the page's own requests).
+    then: Callable[[Any], None] | None = None
+    # An API the page asks and whose 4xx answer it explains (an unknown link).
+    explained_answer: str = ""
+
+
+CONFIRM = SignatureToken.Purpose.CONFIRM
+WITHDRAW = SignatureToken.Purpose.WITHDRAW
+PAGES: dict[str, PublicPage] = {
+    # The demo landing page, which is also the widget's demo page for integrators.
+    "landing-de": PublicPage("/"),
+    "landing-en": PublicPage("/", lambda petition: "?lang=en"),
+    # The confirmation link of the mail; the page confirms and opens the donate step.
+    "confirm": PublicPage("/signatures/confirm/", lambda petition: f"?token={_token(petition, CONFIRM)}"),
+    "confirm-unknown-link": PublicPage(
+        "/signatures/confirm/",
+        lambda petition: "?token=unknown",
+        explained_answer="/api/v1/signatures/confirm/",
     ),
-    "withdraw": lambda petition: (
-        f"/signatures/withdraw/?token={_token(petition, SignatureToken.Purpose.WITHDRAW)}"
+    "donation-thank-you": PublicPage(
+        "/signatures/confirm/",
+        lambda petition: f"?token={_token(petition, CONFIRM)}",
+        _donate_to_the_thank_you,
     ),
-    "confirm-unknown-link": lambda petition: "/signatures/confirm/?token=unknown",
-    "donation-cancel": lambda petition: "/donations/cancel/?token=unknown",
+    "withdraw": PublicPage("/signatures/withdraw/", lambda petition: f"?token={_token(petition, WITHDRAW)}"),
+    # The cancel link of a monthly gift's mail: the page, and the page once the gift is stopped.
+    "donation-cancel": PublicPage(
+        "/donations/cancel/", lambda petition: f"?token={_mandate_cancel_token(petition)}"
+    ),
+    "donation-cancel-done": PublicPage(
+        "/donations/cancel/",
+        lambda petition: f"?token={_mandate_cancel_token(petition)}",
+        _stop_the_monthly_gift,
+    ),
+    "donation-cancel-unknown-link": PublicPage(
+        "/donations/cancel/",
+        lambda petition: "?token=unknown",
+        _stop_with_an_unknown_link,
+        explained_answer="/api/v1/donations/cancel/",
+    ),
 }
+
+# Routes that are no page a supporter opens: the API, its schema, the admin, health and icon.
+NOT_PUBLIC_PAGES = ("api/", "admin/", "healthz", "readyz", "favicon.ico")
+
+
+def _page_routes(patterns: list[Any], prefix: str = "") -> set[str]:
+    routes: set[str] = set()
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if route.startswith(NOT_PUBLIC_PAGES):
+            continue
+        if isinstance(pattern, URLResolver):
+            routes |= _page_routes(pattern.url_patterns, route)
+        else:
+            routes.add("/" + route)
+    return routes
+
+
+def test_every_public_page_is_in_the_check() -> None:
+    routes = _page_routes(get_resolver().url_patterns)
+
+    assert "/donations/cancel/" in routes  # the walk really finds the pages
+    assert routes == {page.path for page in PAGES.values()}
 
 
 @pytest.mark.parametrize("size_name", list(SIZES))
@@ -96,7 +173,7 @@ def test_the_public_page_fits_the_screen_and_stays_on_its_own_origin(
     size_name: str,
     live_server: Any,
     page: Any,
-    live_petition: Petition,
+    demo_petition: Petition,
     localstripe: Any,
     settings: Any,
     screenshot_dir: Path,
@@ -122,7 +199,8 @@ def test_the_public_page_fits_the_screen_and_stays_on_its_own_origin(
 
     page.on("request", record)
     page.on("requestfailed", lambda request: errors.append("failed: " + request.url))
-    expected_answer = EXPECTED_API_ANSWERS.get(page_name)
+    public_page = PAGES[page_name]
+    expected_answer = public_page.explained_answer
 
     def check_response(response: Any) -> None:
         if response.status >= 400 and not (expected_answer and response.url.endswith(expected_answer)):
@@ -132,8 +210,11 @@ def test_the_public_page_fits_the_screen_and_stays_on_its_own_origin(
     width, height = SIZES[size_name]
     page.set_viewport_size({"width": width, "height": height})
 
-    response = page.goto(live_server.url + PAGES[page_name](live_petition))
+    response = page.goto(live_server.url + public_page.path + public_page.query(demo_petition))
     page.wait_for_load_state("networkidle")
+    if public_page.then is not None:
+        public_page.then(page)
+        page.wait_for_load_state("networkidle")
     page.wait_for_function("() => document.fonts.status === 'loaded'")
 
     assert response is not None and response.status < 500

@@ -14,15 +14,11 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def landing(transactional_db: Any) -> Any:
+def landing(demo_petition: Any, live_server: Any) -> Any:
     """The demo campaign `make run` shows, plus two confirmed signers (one agreed to be shown)."""
-    from pages.services import campaign_demo_load
-    from petitions.models import Petition, Signature
-    from petitions.selectors import petition_count_cache_clear
+    from petitions.models import Signature
 
-    petition_count_cache_clear()
-    campaign = campaign_demo_load()
-    widget_petition = Petition.objects.filter(campaign=campaign).order_by("created_at").first()
+    widget_petition = demo_petition
     Signature.objects.create(
         petition=widget_petition,
         first_name="Anna",

@@ -736,7 +736,7 @@
     if (!this.configPromise) {
       var self = this;
       this.configPromise = Promise.all([
-        this.request("GET", "/api/v1/widget/config/"),
+        this.request("GET", "/api/v1/widget/config/?campaign=" + encodeURIComponent(this.campaignSlug)),
         this.request("GET", "/api/v1/campaigns/" + encodeURIComponent(this.campaignSlug) + "/"),
       ]).then(function (results) {
         if (!results[0].ok || !results[1].ok) throw new Error("config");
