@@ -20,12 +20,12 @@ EXAMPLES = 12
 
 @pytest.fixture
 def fuzz_target(
-    live_server: Any, django_user_model: Any, localstripe: Any, monkeypatch: pytest.MonkeyPatch
+    live_server: Any, staff_user: Any, localstripe: Any, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Any]:
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
     from rest_framework.throttling import SimpleRateThrottle
 
+    from campaign.staff_tokens import staff_token_create
     from tests.donations.helpers import donation_start
     from tests.factories import CampaignFactory
     from tests.fixtures.petitions import PetitionFactory, SignatureFactory
@@ -37,11 +37,10 @@ def fuzz_target(
     petition = PetitionFactory(campaign=campaign, slug="fuzz-petition")
     SignatureFactory(petition=petition)
     donation = donation_start(APIClient(), campaign.slug)
-    staff = django_user_model.objects.create_user(username="fuzz-staff", password="x", is_staff=True)
-    token = Token.objects.create(user=staff)
+    _, token = staff_token_create(user=staff_user, name="fuzz")  # every staff role
     return {
         "url": live_server.url,
-        "headers": {"Authorization": f"Token {token.key}"},
+        "headers": {"Authorization": f"Token {token}"},
         "ids": {"slug": [campaign.slug, petition.slug], "public_id": [donation["id"]]},
     }
 
