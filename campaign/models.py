@@ -42,6 +42,10 @@ class Campaign(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("privacy_officer", "Can erase people and answer their privacy requests"),
+            ("organise", "Can write and send supporter updates"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True)
@@ -144,3 +148,49 @@ class ExportLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}.{self.format} by {self.username} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ErasureReceipt(models.Model):
+    """What an erasure by e-mail address did: per area what was erased (counts) and what was
+    kept and why. It holds a keyed hash of the address (campaign.privacy.hashing), never the
+    address, so a repeated request can be matched without keeping what was erased."""
+
+    class Origin(models.TextChoices):
+        STAFF = "staff", "Staff (API)"
+        COMMAND = "command", "Management command"
+        PERSON = "person", "Request by the person"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    email_hash = models.CharField(max_length=64, db_index=True)
+    origin = models.CharField(max_length=10, choices=Origin.choices)
+    requested_by = models.CharField(max_length=150, blank=True, help_text="The staff account, if any.")
+    erased = models.JSONField(default=dict)
+    kept = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Erasure #{self.pk} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SuppressedAddress(models.Model):
+    """An address that gets no further non-transactional mail (updates, newsletters,
+    reminders): unsubscribed, hard-bounced, complained about, or erased. Stored as a keyed
+    hash (campaign.privacy.hashing); transactional mails (confirmations, receipts) still go."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Hard bounce"
+        COMPLAINED = "complained", "Complaint"
+        ERASED = "erased", "Erased"
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "suppressed addresses"
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.email_hash[:12]}"

@@ -69,6 +69,10 @@ SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else require("SE
 # A separate key for hashing IP addresses and tokens, so rotating SECRET_KEY (sessions) does not
 # change stored hashes.
 HASH_SECRET = env_str("HASH_SECRET", SECRET_KEY)
+# The key of the privacy records: keyed hashes of erased and suppressed addresses, and the seal
+# of what tax law makes us keep after an erasure (campaign/privacy/). Losing it loses the sealed
+# receipt copies, so it is kept like the other production secrets.
+PRIVACY_SECRET = env_str("PRIVACY_SECRET", HASH_SECRET)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:

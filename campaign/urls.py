@@ -12,6 +12,7 @@ handler500 = "campaign.exceptions.handler500"
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("pages.urls")),  # campaigns/<slug>/ and widget/config/
     path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
+    path("", include("campaign.privacy.urls")),
     path("", include("petitions.urls")),
     path("", include("donations.urls")),
     path("", include("officials.urls")),

@@ -6,5 +6,10 @@ class DonationsConfig(AppConfig):
     verbose_name = "Donations"
 
     def ready(self) -> None:
+        from campaign.privacy.erasure import eraser_register
+
         # Registers the mail builders (cancel links, receipt PDFs).
         from donations import emails, receipts  # noqa: F401
+        from donations.privacy import donor_erase
+
+        eraser_register("donations", donor_erase)

@@ -119,6 +119,8 @@ class Signature(TimeStampedModel):
     is_flagged = models.BooleanField(default=False)
     flag_reason = models.CharField(max_length=100, blank=True)
     newsletter_consent = models.BooleanField(default=False)
+    # Agreed to receive the petition's updates (supporter mails; petitions.updates).
+    updates_consent = models.BooleanField(default=False)
     show_name_publicly = models.BooleanField(default=False)
     share_name_with_officials = models.BooleanField(default=False)
     utm_source = models.CharField(max_length=100, blank=True)

@@ -21,6 +21,9 @@ class SignatureCreateInputSerializer(StrictInputSerializer):
     privacy_consent = serializers.BooleanField(help_text="Must be true.")
     consent_version = serializers.CharField(max_length=40, help_text="The consent version the form showed.")
     newsletter_consent = serializers.BooleanField(required=False, default=False)
+    updates_consent = serializers.BooleanField(
+        required=False, default=False, help_text="Agrees to receive this petition's updates by e-mail."
+    )
     show_name_publicly = serializers.BooleanField(required=False, default=False)
     share_name_with_officials = serializers.BooleanField(required=False, default=False)
     locale = serializers.ChoiceField(choices=["de", "en"], required=False, default="de")

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from rest_framework import serializers
+
+from campaign.api import StrictInputSerializer
+
+
+def email_checked(value: str) -> str:
+    """The address as the apps stored it (syntax only, no DNS). Raises ValueError."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError("Enter a valid e-mail address.") from None
+
+
+class ErasureCreateInputSerializer(StrictInputSerializer):
+    email = serializers.CharField(max_length=254)
+
+    def validate_email(self, value: str) -> str:
+        try:
+            return email_checked(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class ErasureKeptSerializer(serializers.Serializer):
+    area = serializers.CharField()
+    what = serializers.CharField()
+    count = serializers.IntegerField()
+    why = serializers.CharField()
+
+
+class ErasureReceiptOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    origin = serializers.CharField()
+    requested_by = serializers.CharField()
+    email_hash = serializers.CharField(help_text="HMAC-SHA256 of the address; the address is not stored.")
+    erased = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+    kept = ErasureKeptSerializer(many=True)

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from campaign.privacy import views
+
+urlpatterns: list = [
+    path("staff/privacy/erasures/", views.ErasureCreateView.as_view(), name="privacy-erasure-create"),
+]
