@@ -222,6 +222,9 @@ PETITIONS_RETENTION_DAYS = env_int("PETITIONS_RETENTION_DAYS", 365)
 PETITIONS_CONFIRMATION_MAX_MAILS = env_int("PETITIONS_CONFIRMATION_MAX_MAILS", 5)
 PETITIONS_CONFIRMATION_RESEND_MINUTES = env_int("PETITIONS_CONFIRMATION_RESEND_MINUTES", 10)
 PETITIONS_REMINDER_ENABLED = env_bool("PETITIONS_REMINDER_ENABLED", False)
+# Supporter updates go out in batches: this many mails every so many seconds.
+PETITIONS_UPDATE_BATCH_SIZE = env_int("PETITIONS_UPDATE_BATCH_SIZE", 200)
+PETITIONS_UPDATE_BATCH_INTERVAL_SECONDS = env_int("PETITIONS_UPDATE_BATCH_INTERVAL_SECONDS", 60)
 PETITIONS_REMINDER_AFTER_HOURS = env_int("PETITIONS_REMINDER_AFTER_HOURS", 24)
 PETITIONS_COUNT_INTERVAL_SECONDS = env_int("PETITIONS_COUNT_INTERVAL_SECONDS", 10)
 # Per-process cache of the public count, and the Cache-Control the count endpoint sends.
@@ -443,6 +446,8 @@ else:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Kampagne <kampagne@example.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The mailto of the List-Unsubscribe header (RFC 8058 mails); the sender address by default.
+UNSUBSCRIBE_MAILTO = env_str("UNSUBSCRIBE_MAILTO", DEFAULT_FROM_EMAIL.rsplit("<", 1)[-1].strip(" >"))
 # Campaign staff who get milestone notices and other internal mail.
 STAFF_NOTIFICATION_EMAILS = env_list("STAFF_NOTIFICATION_EMAILS")
 

@@ -3,6 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from campaign import views
+from campaign.privacy import views as privacy_views
 
 handler400 = "campaign.exceptions.handler400"
 handler403 = "campaign.exceptions.handler403"
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     # Pages people open from mails and the demo landing page.
+    path("unsubscribe/", privacy_views.unsubscribe_page, name="unsubscribe-page"),
     path("", include("petitions.urls_pages")),
     path("", include("donations.urls_pages")),
     path("", include("pages.urls_pages")),

@@ -208,3 +208,41 @@ class Invalidation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Invalidation #{self.pk} ({self.signature_count})"
+
+
+class PetitionUpdate(TimeStampedModel):
+    """A supporter update an organiser wrote for a petition: a preview (with a test send to
+    the organiser) or a mailing to the confirmed signers who agreed to updates, queued in
+    batches (`petitions.updates`). `cursor` is the last signature id queued, so a batch that
+    runs twice never queues anyone twice."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", "Preview (test send only)"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="updates")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject_de = models.CharField(max_length=200)
+    body_text_de = models.TextField()
+    subject_en = models.CharField(max_length=200, blank=True)
+    body_text_en = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
+    cursor = models.BigIntegerField(default=0)
+    recipient_count = models.PositiveIntegerField(default=0)
+    suppressed_count = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Update #{self.pk} ({self.status})"
+
+    def text(self, locale: str) -> tuple[str, str]:
+        """(subject, body) in the language, German where no English text was written."""
+        if locale == "en" and self.subject_en and self.body_text_en:
+            return self.subject_en, self.body_text_en
+        return self.subject_de, self.body_text_de

@@ -129,3 +129,34 @@ class SignatureExportInputSerializer(StrictInputSerializer):
         ):
             raise serializers.ValidationError({"created_to": ["Must not be before created_from."]})
         return attrs
+
+
+class PetitionUpdateCreateInputSerializer(StrictInputSerializer):
+    subject = serializers.CharField(max_length=200)
+    body_text = serializers.CharField(max_length=20000)
+    subject_en = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    body_text_en = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+    send = serializers.BooleanField(
+        required=False, default=False, help_text="false: preview and a test send to yourself; true: send."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if bool(attrs.get("subject_en")) != bool(attrs.get("body_text_en")):
+            missing = "body_text_en" if attrs.get("subject_en") else "subject_en"
+            raise serializers.ValidationError(
+                {missing: ["Give both the English subject and text, or neither."]}
+            )
+        return attrs
+
+
+class PetitionUpdateTextSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    body_text = serializers.CharField()
+
+
+class PetitionUpdateOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    recipient_count = serializers.IntegerField(help_text="Signers who agreed to updates (sending only).")
+    preview = serializers.DictField(child=PetitionUpdateTextSerializer())
+    test_sent_to = serializers.CharField(allow_blank=True)

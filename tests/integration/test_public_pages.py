@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -68,6 +68,12 @@ def live_petition(transactional_db: Any, campaign: Any) -> Petition:
     return petition
 
 
+def _unsubscribe_token(locale: str) -> str:
+    from campaign.privacy.suppression import unsubscribe_token_make
+
+    return unsubscribe_token_make(email="a-very-long-supporter-address@example.org", locale=locale)
+
+
 def _token(petition: Petition, purpose: str) -> str:
     return signature_token_mint(signature_id=SignatureFactory(petition=petition).pk, purpose=purpose)
 
@@ -86,6 +92,8 @@ PAGES: dict[str, Callable[[Petition], str]] = {
     ),
     "confirm-unknown-link": lambda petition: "/signatures/confirm/?token=unknown",
     "donation-cancel": lambda petition: "/donations/cancel/?token=unknown",
+    "unsubscribe": lambda petition: "/unsubscribe/?" + urlencode({"t": _unsubscribe_token("de")}),
+    "unsubscribe-en": lambda petition: "/unsubscribe/?" + urlencode({"t": _unsubscribe_token("en")}),
 }
 
 
