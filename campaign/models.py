@@ -194,3 +194,44 @@ class SuppressedAddress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} {self.email_hash[:12]}"
+
+
+class PrivacyRequest(models.Model):
+    """A request by a person (GDPR Art. 15 access, Art. 17 erasure), made with their e-mail
+    address and confirmed through a link mailed to it. The address rests only sealed
+    (campaign.privacy.sealing) and only while it is needed: until the erasure ran, or until the
+    access export expired; the keyed hash stays for the record and the per-address limit."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", "Access (Art. 15)"
+        ERASURE = "erasure", "Erasure (Art. 17)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the person's confirmation"
+        UNKNOWN = "unknown", "Nothing held about the address (no mail sent)"
+        LIMITED = "limited", "Dropped: too many requests for the address"
+        COMPLETED = "completed", "Completed"
+        EXPIRED = "expired", "Not confirmed in time"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, db_index=True)
+    email_hash = models.CharField(max_length=64, db_index=True)
+    email_sealed = models.TextField(blank=True)
+    locale = models.CharField(max_length=5, default="de")
+    # The answer is due a month after the request (Art. 12(3)).
+    due_at = models.DateTimeField()
+    confirm_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    export_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    export_expires_at = models.DateTimeField(null=True, blank=True)
+    erasure_receipt = models.ForeignKey(
+        ErasureReceipt, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} request #{self.pk} ({self.status})"

@@ -73,6 +73,11 @@ HASH_SECRET = env_str("HASH_SECRET", SECRET_KEY)
 # of what tax law makes us keep after an erasure (campaign/privacy/). Losing it loses the sealed
 # receipt copies, so it is kept like the other production secrets.
 PRIVACY_SECRET = env_str("PRIVACY_SECRET", HASH_SECRET)
+# Requests by the person (access, erasure): how many a day per address are acted upon, how long
+# the confirmation link and the access export link are valid.
+PRIVACY_REQUESTS_PER_ADDRESS_PER_DAY = env_int("PRIVACY_REQUESTS_PER_ADDRESS_PER_DAY", 3)
+PRIVACY_REQUEST_CONFIRM_DAYS = env_int("PRIVACY_REQUEST_CONFIRM_DAYS", 7)
+PRIVACY_EXPORT_VALID_DAYS = env_int("PRIVACY_EXPORT_VALID_DAYS", 7)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
@@ -207,6 +212,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "outbox-sweep": {
         "task": "campaign.outgoing_email_sweep",
         "schedule": float(OUTBOX_SWEEP_INTERVAL_SECONDS),
+    },
+    # Forget the sealed address of privacy requests never confirmed and of expired exports.
+    "privacy-requests-expire": {
+        "task": "campaign.privacy_requests_expire",
+        "schedule": 3600.0,
     },
 }
 
@@ -518,6 +528,7 @@ REST_FRAMEWORK = {
         "sign": env_str("THROTTLE_SIGN_RATE", "30/minute"),
         "donate": env_str("THROTTLE_DONATE_RATE", "10/minute"),
         "token": env_str("THROTTLE_TOKEN_RATE", "30/minute"),
+        "privacy_request": env_str("THROTTLE_PRIVACY_REQUEST_RATE", "10/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -3,7 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from campaign import views
-from campaign.privacy import views as privacy_views
+from campaign.privacy import pages as privacy_pages
 
 handler400 = "campaign.exceptions.handler400"
 handler403 = "campaign.exceptions.handler403"
@@ -28,7 +28,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     # Pages people open from mails and the demo landing page.
-    path("unsubscribe/", privacy_views.unsubscribe_page, name="unsubscribe-page"),
+    path("unsubscribe/", privacy_pages.unsubscribe_page, name="unsubscribe-page"),
+    path("privacy/confirm/", privacy_pages.privacy_request_confirm_page, name="privacy-confirm-page"),
+    path("privacy/export/", privacy_pages.privacy_export_page, name="privacy-export-page"),
     path("", include("petitions.urls_pages")),
     path("", include("donations.urls_pages")),
     path("", include("pages.urls_pages")),

@@ -1,5 +1,5 @@
 """What donations do for a person's privacy requests (registered with the core in
-DonationsConfig.ready): erasure by e-mail address.
+DonationsConfig.ready): erasure by e-mail address and the access export.
 
 Order matters: active or paused monthly gifts are cancelled first (committed on their own, so
 no charge can start while the rest runs), then the Stripe customers are deleted through the
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -45,6 +46,8 @@ MONEY_STATUSES = [
 
 def _donor_ids(email: str) -> list[int]:
     cleaned = (email or "").strip().lower()
+    if "@" not in cleaned:
+        return []  # never match the blanked rows of earlier erasures
     return list(
         Donor.objects.filter(Q(email_normalized=cleaned) | Q(email__iexact=cleaned)).values_list(
             "pk", flat=True
@@ -184,3 +187,60 @@ def donor_erase(email: str) -> ErasureOutcome:
         },
         kept=kept,
     )
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def donor_export(email: str) -> list[dict[str, Any]]:
+    """The person's donor records with their gifts, monthly gifts and receipts (access)."""
+    records = []
+    for donor in Donor.objects.filter(pk__in=_donor_ids(email)).order_by("created_at"):
+        records.append(
+            {
+                "first_name": donor.first_name,
+                "last_name": donor.last_name,
+                "email": donor.email,
+                "street": donor.street,
+                "postcode": donor.postcode,
+                "city": donor.city,
+                "country": donor.country,
+                "newsletter_consent": donor.newsletter_consent,
+                "created_at": _iso(donor.created_at),
+                "donations": [
+                    {
+                        "campaign": d.campaign.slug,
+                        "amount_cents": d.total_amount,
+                        "currency": d.currency,
+                        "method": d.method,
+                        "interval": d.interval,
+                        "status": d.status,
+                        "succeeded_at": _iso(d.succeeded_at),
+                        "wants_receipt": d.wants_receipt,
+                    }
+                    for d in donor.donations.select_related("campaign").order_by("created_at")
+                ],
+                "mandates": [
+                    {
+                        "reference": m.reference,
+                        "amount_cents": m.total_amount,
+                        "status": m.status,
+                        "next_charge_on": _iso(m.next_charge_on),
+                        "canceled_at": _iso(m.canceled_at),
+                    }
+                    for m in donor.mandates.order_by("created_at")
+                ],
+                "receipts": [
+                    {
+                        "number": r.number,
+                        "kind": r.kind,
+                        "amount_cents": r.amount,
+                        "issued_at": _iso(r.issued_at),
+                        "status": r.status,
+                    }
+                    for r in donor.receipts.order_by("issued_at")
+                ],
+            }
+        )
+    return records

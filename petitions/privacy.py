@@ -1,5 +1,5 @@
 """What petitions do for a person's privacy requests (registered with the core in
-PetitionsConfig.ready): erasure by e-mail address.
+PetitionsConfig.ready): erasure by e-mail address and the access export.
 
 Erasing anonymises each signature of the address instead of deleting it, so it keeps
 counting: status, `counted`, the flag, petition, timestamps, country and (for a signature
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 def _signatures_of(email: str) -> Q:
     cleaned = (email or "").strip().lower()
+    if "@" not in cleaned:
+        return Q(pk__in=[])  # never match the blanked rows of earlier erasures
     normalized, _ = email_normalize(cleaned)
     return Q(email_normalized=normalized) | Q(email__iexact=cleaned)
 
@@ -102,3 +105,42 @@ def signatures_erase(email: str) -> ErasureOutcome:
         if counted
         else [],
     )
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def signatures_export(email: str) -> list[dict[str, Any]]:
+    """The person's signatures with their consent records (access request)."""
+    rows = Signature.objects.filter(_signatures_of(email)).select_related("petition").order_by("created_at")
+    return [
+        {
+            "petition": s.petition.slug,
+            "petition_title": s.petition.title_de,
+            "status": s.status,
+            "first_name": s.first_name,
+            "last_name": s.last_name,
+            "email": s.email,
+            "postcode": s.postcode,
+            "country": s.country,
+            "city": s.city,
+            "language": s.locale,
+            "signed_at": _iso(s.created_at),
+            "confirmed_at": _iso(s.confirmed_at),
+            "withdrawn_at": _iso(s.withdrawn_at),
+            "consent": {
+                "version": s.consent_version,
+                "text_sha256": s.consent_text_hash,
+                "given_at": _iso(s.consent_at),
+                "origin": s.consent_origin,
+            },
+            "newsletter_consent": s.newsletter_consent,
+            "updates_consent": s.updates_consent,
+            "show_name_publicly": s.show_name_publicly,
+            "share_name_with_officials": s.share_name_with_officials,
+            "utm_source": s.utm_source,
+            "referrer": s.referrer,
+        }
+        for s in rows
+    ]

@@ -39,3 +39,30 @@ class ErasureReceiptOutputSerializer(serializers.Serializer):
     email_hash = serializers.CharField(help_text="HMAC-SHA256 of the address; the address is not stored.")
     erased = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
     kept = ErasureKeptSerializer(many=True)
+
+
+class PrivacyRequestCreateInputSerializer(StrictInputSerializer):
+    email = serializers.CharField(max_length=254)
+    kind = serializers.ChoiceField(choices=["access", "erasure"])
+    locale = serializers.ChoiceField(choices=["de", "en"], required=False, default="de")
+
+    def validate_email(self, value: str) -> str:
+        try:
+            return email_checked(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class PrivacyRequestAcceptedOutputSerializer(serializers.Serializer):
+    status = serializers.CharField()
+
+
+class PrivacyRequestOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(help_text="A month after the request (GDPR Art. 12(3)).")
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    erasure_receipt_id = serializers.IntegerField(allow_null=True)

@@ -6,4 +6,6 @@ from campaign.privacy import views
 
 urlpatterns: list = [
     path("staff/privacy/erasures/", views.ErasureCreateView.as_view(), name="privacy-erasure-create"),
+    path("staff/privacy/requests/", views.PrivacyRequestListView.as_view(), name="privacy-request-list"),
+    path("privacy/requests/", views.PrivacyRequestCreateView.as_view(), name="privacy-request-create"),
 ]

@@ -1,20 +1,24 @@
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaign.models import ErasureReceipt, SuppressedAddress
+from campaign.api import PublicAPIView
+from campaign.models import ErasureReceipt, PrivacyRequest
 from campaign.privacy.erasure import person_erase
 from campaign.privacy.permissions import IsPrivacyOfficer
-from campaign.privacy.serializers import ErasureCreateInputSerializer, ErasureReceiptOutputSerializer
-from campaign.privacy.suppression import address_suppress, unsubscribe_token_read
+from campaign.privacy.requests import privacy_request_create
+from campaign.privacy.serializers import (
+    ErasureCreateInputSerializer,
+    ErasureReceiptOutputSerializer,
+    PrivacyRequestAcceptedOutputSerializer,
+    PrivacyRequestCreateInputSerializer,
+    PrivacyRequestOutputSerializer,
+)
+from campaign.throttles import FailOpenScopedRateThrottle
 
 
 class ErasureCreateView(APIView):
@@ -34,35 +38,33 @@ class ErasureCreateView(APIView):
         return Response(ErasureReceiptOutputSerializer(receipt).data, status=status.HTTP_201_CREATED)
 
 
-@csrf_exempt  # RFC 8058: mail clients POST without a session or CSRF token; the token decides
-def unsubscribe_page(request: HttpRequest) -> HttpResponse:
-    """GET shows a confirm button (mail scanners open links and must change nothing); POST, the
-    button or a mail client's one-click request, unsubscribes. Idempotent."""
-    if request.method not in ("GET", "POST"):
-        return HttpResponse(status=405)
-    token = request.GET.get("t", "")
-    found = unsubscribe_token_read(token)
-    lang = request.GET.get("lang", "")
-    if lang not in ("de", "en"):
-        lang = found[1] if found else ("en" if request.LANGUAGE_CODE == "en" else "de")
-    status_code = 200
-    if found is None:
-        state, status_code = "invalid", 400
-    elif request.method == "POST":
-        address_suppress(email_hash=found[0], reason=SuppressedAddress.Reason.UNSUBSCRIBED)
-        state = "done"
-    else:
-        state = "confirm"
-    context = {
-        "state": state,
-        "token": token if found else "",
-        "lang": lang,
-        "other_lang": "de" if lang == "en" else "en",
-        "accent_color": "#b3123a",
-        "organisation_name": settings.ORGANISATION["name"],
-    }
-    response = render(request, "privacy/unsubscribe.html", context, status=status_code)
-    response["Content-Language"] = lang
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+# The one answer to every request, known address or not.
+REQUEST_ACCEPTED = {"status": "received"}
+
+
+class PrivacyRequestCreateView(PublicAPIView):
+    """A person asks for a copy of their data or its erasure. Always 202 with the same body;
+    a confirmation mail goes out only when something is held about the address."""
+
+    throttle_classes = [FailOpenScopedRateThrottle]
+    throttle_scope = "privacy_request"
+
+    @extend_schema(
+        request=PrivacyRequestCreateInputSerializer, responses={202: PrivacyRequestAcceptedOutputSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PrivacyRequestCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        privacy_request_create(**serializer.validated_data)
+        return Response(REQUEST_ACCEPTED, status=status.HTTP_202_ACCEPTED)
+
+
+class PrivacyRequestListView(APIView):
+    """Privacy officer: the requests by persons, newest first, with their due dates."""
+
+    permission_classes = [IsPrivacyOfficer]
+
+    @extend_schema(responses=PrivacyRequestOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        rows = PrivacyRequest.objects.all()[:500]
+        return Response(PrivacyRequestOutputSerializer(rows, many=True).data)
