@@ -74,6 +74,32 @@ def _unsubscribe_token(locale: str) -> str:
     return unsubscribe_token_make(email="a-very-long-supporter-address@example.org", locale=locale)
 
 
+def _export_token(petition: Petition) -> str:
+    """A valid access-export link of a signer with a long name and address."""
+    import hashlib
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaign.models import PrivacyRequest
+    from campaign.privacy.hashing import address_hash
+    from campaign.privacy.sealing import seal
+
+    email = "maximiliane.mustermann-ueberlang@example.org"
+    SignatureFactory(petition=petition, email=email, email_normalized=email, status="confirmed")
+    token = "e" * 43
+    PrivacyRequest.objects.create(
+        kind="access",
+        status="completed",
+        email_hash=address_hash(email),
+        email_sealed=seal(email),
+        due_at=timezone.now() + timedelta(days=30),
+        export_token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        export_expires_at=timezone.now() + timedelta(days=7),
+    )
+    return token
+
+
 def _token(petition: Petition, purpose: str) -> str:
     return signature_token_mint(signature_id=SignatureFactory(petition=petition).pk, purpose=purpose)
 
@@ -94,6 +120,8 @@ PAGES: dict[str, Callable[[Petition], str]] = {
     "donation-cancel": lambda petition: "/donations/cancel/?token=unknown",
     "unsubscribe": lambda petition: "/unsubscribe/?" + urlencode({"t": _unsubscribe_token("de")}),
     "unsubscribe-en": lambda petition: "/unsubscribe/?" + urlencode({"t": _unsubscribe_token("en")}),
+    "privacy-confirm": lambda petition: "/privacy/confirm/?token=" + "a" * 43,
+    "privacy-export": lambda petition: "/privacy/export/?token=" + _export_token(petition),
 }
 
 
