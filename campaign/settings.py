@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "anymail",
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -456,6 +457,11 @@ else:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Kampagne <kampagne@example.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The shared secret of the mail provider's delivery-event webhooks: HTTP basic auth
+# ("user:password") of django-anymail's tracking webhooks, and the HMAC key of the generic JSON
+# format (campaign/privacy/bounces.py). Unset: neither webhook accepts events.
+MAIL_WEBHOOK_SECRET = env_str("MAIL_WEBHOOK_SECRET", "")
+ANYMAIL = {"WEBHOOK_SECRET": MAIL_WEBHOOK_SECRET or None}
 # The mailto of the List-Unsubscribe header (RFC 8058 mails); the sender address by default.
 UNSUBSCRIBE_MAILTO = env_str("UNSUBSCRIBE_MAILTO", DEFAULT_FROM_EMAIL.rsplit("<", 1)[-1].strip(" >"))
 # Campaign staff who get milestone notices and other internal mail.

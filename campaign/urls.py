@@ -27,6 +27,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # Delivery events (bounces, complaints) of the common mail providers; docs/privacy.md.
+    path("mail/anymail/", include("anymail.urls")),
     # Pages people open from mails and the demo landing page.
     path("unsubscribe/", privacy_pages.unsubscribe_page, name="unsubscribe-page"),
     path("privacy/confirm/", privacy_pages.privacy_request_confirm_page, name="privacy-confirm-page"),

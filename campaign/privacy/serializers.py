@@ -66,3 +66,20 @@ class PrivacyRequestOutputSerializer(serializers.Serializer):
     confirmed_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
     erasure_receipt_id = serializers.IntegerField(allow_null=True)
+
+
+class MailEventSerializer(StrictInputSerializer):
+    type = serializers.ChoiceField(
+        choices=["hard_bounce", "soft_bounce", "complaint", "unsubscribe", "delivered"],
+        help_text="Only hard_bounce, complaint and unsubscribe suppress the address.",
+    )
+    email = serializers.EmailField(max_length=254)
+
+
+class MailEventsInputSerializer(StrictInputSerializer):
+    events = serializers.ListField(child=MailEventSerializer(), allow_empty=False, max_length=1000)
+
+
+class MailEventsOutputSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    suppressed = serializers.IntegerField()

@@ -8,4 +8,5 @@ urlpatterns: list = [
     path("staff/privacy/erasures/", views.ErasureCreateView.as_view(), name="privacy-erasure-create"),
     path("staff/privacy/requests/", views.PrivacyRequestListView.as_view(), name="privacy-request-list"),
     path("privacy/requests/", views.PrivacyRequestCreateView.as_view(), name="privacy-request-create"),
+    path("mail/events/", views.MailEventsWebhookView.as_view(), name="mail-events-webhook"),
 ]

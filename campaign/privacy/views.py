@@ -7,13 +7,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
+from campaign.exceptions import ApplicationError
 from campaign.models import ErasureReceipt, PrivacyRequest
+from campaign.privacy.bounces import mail_event_record, mail_events_signature_valid
 from campaign.privacy.erasure import person_erase
 from campaign.privacy.permissions import IsPrivacyOfficer
 from campaign.privacy.requests import privacy_request_create
 from campaign.privacy.serializers import (
     ErasureCreateInputSerializer,
     ErasureReceiptOutputSerializer,
+    MailEventsInputSerializer,
+    MailEventsOutputSerializer,
     PrivacyRequestAcceptedOutputSerializer,
     PrivacyRequestCreateInputSerializer,
     PrivacyRequestOutputSerializer,
@@ -68,3 +72,25 @@ class PrivacyRequestListView(APIView):
     def get(self, request: Request) -> Response:
         rows = PrivacyRequest.objects.all()[:500]
         return Response(PrivacyRequestOutputSerializer(rows, many=True).data)
+
+
+class MailEventsWebhookView(PublicAPIView):
+    """Delivery events of a mail provider anymail does not cover (or a bounce-mailbox script),
+    in the generic signed JSON format (docs/privacy.md): hard bounces, complaints and
+    unsubscribes go on the suppression list."""
+
+    @extend_schema(request=MailEventsInputSerializer, responses={200: MailEventsOutputSerializer})
+    def post(self, request: Request) -> Response:
+        body = request.body  # read before request.data: the signature covers the raw bytes
+        if not mail_events_signature_valid(body, request.META.get("HTTP_X_MAIL_EVENTS_SIGNATURE", "")):
+            raise ApplicationError(
+                "Missing or wrong signature.",
+                code="signature_invalid",
+                status_code=403,
+                fields={"X-Mail-Events-Signature": ["Missing or wrong signature."]},
+            )
+        serializer = MailEventsInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        events = serializer.validated_data["events"]
+        suppressed = sum(mail_event_record(event_type=e["type"], email=e["email"]) for e in events)
+        return Response({"received": len(events), "suppressed": suppressed})
