@@ -231,6 +231,10 @@ class PetitionUpdate(TimeStampedModel):
     body_text_en = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
     cursor = models.BigIntegerField(default=0)
+    # The sending rate, fixed when the mailing starts (from the settings of that moment), so
+    # every worker that runs a batch keeps to the same one.
+    batch_size = models.PositiveIntegerField(default=200)
+    batch_interval_seconds = models.PositiveIntegerField(default=60)
     recipient_count = models.PositiveIntegerField(default=0)
     suppressed_count = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -36,12 +36,9 @@ def signatures_retention_apply_task(**kwargs: Any) -> None:
 
 @shared_task(name="petitions.petition_update_batch_send", ignore_result=True, acks_late=True)
 def petition_update_batch_send_task(update_id: int, **kwargs: Any) -> None:
-    from django.conf import settings
-
     from petitions.updates import petition_update_batch_send
 
-    if petition_update_batch_send(update_id=update_id):
-        # The rate limit of the mailing: the next batch after the interval.
-        petition_update_batch_send_task.apply_async(
-            (update_id,), countdown=settings.PETITIONS_UPDATE_BATCH_INTERVAL_SECONDS
-        )
+    wait = petition_update_batch_send(update_id=update_id)
+    if wait is not None:
+        # The rate of the mailing: the next batch after the update's interval.
+        petition_update_batch_send_task.apply_async((update_id,), countdown=wait)

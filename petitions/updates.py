@@ -67,6 +67,8 @@ def petition_update_create(
         subject_en=subject_en,
         body_text_en=body_text_en,
         status=PetitionUpdate.Status.SENDING if send else PetitionUpdate.Status.PREVIEW,
+        batch_size=settings.PETITIONS_UPDATE_BATCH_SIZE,
+        batch_interval_seconds=settings.PETITIONS_UPDATE_BATCH_INTERVAL_SECONDS,
     )
     if not send:
         for locale in ("de", "en") if subject_en and body_text_en else ("de",):
@@ -89,26 +91,26 @@ def petition_update_create(
     return update
 
 
-def petition_update_batch_send(*, update_id: int) -> bool:
-    """Queues the next batch of the mailing. Returns True when more remain (the task then
-    schedules itself again after the interval). Idempotent: the cursor moves under the row
+def petition_update_batch_send(*, update_id: int) -> int | None:
+    """Queues the next batch of the mailing. Returns the seconds to wait before the next batch
+    when more remain (the task schedules itself again), None when done. Idempotent: the cursor moves under the row
     lock in the transaction that queues the batch."""
     with transaction.atomic():
         update = PetitionUpdate.objects.select_for_update().filter(pk=update_id).first()
         if update is None or update.status != PetitionUpdate.Status.SENDING:
-            return False
+            return None
         batch = list(
             _recipients(update.petition_id)
             .filter(pk__gt=update.cursor)
             .order_by("pk")
-            .values_list("pk", "email", "locale")[: settings.PETITIONS_UPDATE_BATCH_SIZE]
+            .values_list("pk", "email", "locale")[: max(update.batch_size, 1)]
         )
         if not batch:
             update.status = PetitionUpdate.Status.SENT
             update.finished_at = timezone.now()
             update.save(update_fields=["status", "finished_at", "updated_at"])
             update_audit_record(update=update, action="sent", count=update.recipient_count)
-            return False
+            return None
         suppressed = addresses_suppressed([email for _, email, _ in batch])
         for signature_id, email, locale in batch:
             if email in suppressed:
@@ -125,4 +127,4 @@ def petition_update_batch_send(*, update_id: int) -> bool:
         update.suppressed_count += len(suppressed)
         update.save(update_fields=["cursor", "suppressed_count", "updated_at"])
     logger.info("update %s: queued %d mails", update_id, len(batch) - len(suppressed))
-    return True
+    return update.batch_interval_seconds

@@ -61,7 +61,7 @@ def _mailing(petition: Any) -> PetitionUpdate:
     update = PetitionUpdate.objects.create(
         petition=petition, subject_de="Neu", body_text_de="Text", status="sending"
     )
-    while petition_update_batch_send(update_id=update.pk):
+    while petition_update_batch_send(update_id=update.pk) is not None:
         pass
     update.refresh_from_db()
     return update

@@ -65,7 +65,7 @@ def signers(petition: Any) -> dict[str, Signature]:
 
 def run_mailing(response: Any) -> None:
     update_id = response.json()["id"]
-    while petition_update_batch_send(update_id=update_id):
+    while petition_update_batch_send(update_id=update_id) is not None:
         pass
     send_queued()
 
@@ -127,7 +127,7 @@ def test_the_update_reaches_the_consenting_signers_in_batches_and_languages(
     assert response.status_code == 202 and response.json()["recipient_count"] == 3
     assert len(callbacks) == 1  # the first batch is handed to a worker after commit
     update_id = response.json()["id"]
-    assert petition_update_batch_send(update_id=update_id) is True
+    assert petition_update_batch_send(update_id=update_id) == 60  # the next batch after the interval
     assert OutgoingEmail.objects.filter(kind=UPDATE_EMAIL_KIND).count() == 2  # one batch
     run_mailing(response)
     assert PetitionUpdate.objects.get(pk=update_id).status == PetitionUpdate.Status.SENT
@@ -141,7 +141,7 @@ def test_the_update_reaches_the_consenting_signers_in_batches_and_languages(
     assert "anna@example.org" not in message["List-Unsubscribe"]  # the link carries no address
     assert people["de"].first_name in message.get_body(preferencelist=("plain",)).get_content()
     # A second run of a finished mailing queues nothing.
-    assert petition_update_batch_send(update_id=update_id) is False
+    assert petition_update_batch_send(update_id=update_id) is None
     assert OutgoingEmail.objects.filter(kind=UPDATE_EMAIL_KIND).count() == 3
 
 
@@ -195,7 +195,7 @@ def test_an_update_queued_before_the_unsubscribe_is_not_sent(petition, smtp_serv
     update = PetitionUpdate.objects.create(
         petition=petition, subject_de="S", body_text_de="B", status="sending"
     )
-    assert petition_update_batch_send(update_id=update.pk)
+    assert petition_update_batch_send(update_id=update.pk) is not None
     SuppressedAddress.objects.create(email_hash=address_hash(people["de"].email), reason="unsubscribed")
     send_queued()
     assert smtp_server.to("anna@example.org") == []
