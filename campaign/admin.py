@@ -2,7 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 
-from campaign.models import Campaign, ExportLog, OutgoingEmail
+from campaign.models import (
+    Campaign,
+    ErasureReceipt,
+    ExportLog,
+    OutgoingEmail,
+    PrivacyRequest,
+    SuppressedAddress,
+)
 
 # The admin and staff pages carry the campaign organisation's name, not Django's.
 admin.site.site_header = settings.ORGANISATION["name"]
@@ -46,3 +53,38 @@ class ExportLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: ExportLog | None = None) -> bool:
         return False
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the privacy services only (campaign/privacy/)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ErasureReceipt)
+class ErasureReceiptAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "created_at", "origin", "requested_by"]
+    list_filter = ["origin"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "kind", "status", "created_at", "due_at", "confirmed_at", "completed_at"]
+    list_filter = ["kind", "status"]
+    exclude = ["email_sealed", "confirm_token_hash", "export_token_hash"]
+
+
+@admin.register(SuppressedAddress)
+class SuppressedAddressAdmin(_ReadOnlyAdmin):
+    """Deleting an entry lets non-transactional mail reach the address again (e.g. after a
+    bounce that turned out to be temporary)."""
+
+    list_display = ["email_hash", "reason", "created_at"]
+    list_filter = ["reason"]

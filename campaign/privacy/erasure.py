@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from campaign.models import ErasureReceipt, OutgoingEmail, SuppressedAddress
+from campaign.models import ErasureReceipt, OutgoingEmail, PrivacyRequest, SuppressedAddress
 from campaign.privacy.hashing import address_clean, address_hash
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,11 @@ def person_erase(
         SuppressedAddress.objects.get_or_create(
             email_hash=email_hash, defaults={"reason": SuppressedAddress.Reason.ERASED}
         )
+        # Other requests of the person lose the sealed address: nothing is left to export.
+        PrivacyRequest.objects.filter(email_hash=email_hash, status=PrivacyRequest.Status.PENDING).update(
+            status=PrivacyRequest.Status.EXPIRED, email_sealed=""
+        )
+        PrivacyRequest.objects.filter(email_hash=email_hash).exclude(email_sealed="").update(email_sealed="")
     # The audit entry of the staff roles (issue 13) is written here, once per erasure.
     privacy_audit_record(action="privacy.erasure", object_id=receipt.pk, actor=requested_by)
     logger.info("erasure receipt %s recorded", receipt.pk)

@@ -198,3 +198,10 @@ def test_a_bad_address_is_a_400_naming_the_field(privacy_officer, api_client):
     response = api_client.post("/api/v1/staff/privacy/erasures/", {"email": "not an address"}, format="json")
     assert response.status_code == 400
     assert "email" in json.dumps(response.json())
+
+
+def test_the_admin_lists_the_privacy_records_without_addresses(admin_client):
+    call_command("privacy_erase", "listed@example.org")
+    for path in ("erasurereceipt", "suppressedaddress", "privacyrequest"):
+        page = admin_client.get(f"/admin/campaign/{path}/")
+        assert page.status_code == 200 and b"listed@example.org" not in page.content
