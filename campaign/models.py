@@ -235,3 +235,41 @@ class PrivacyRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} request #{self.pk} ({self.status})"
+
+
+class ConsentRecord(models.Model):
+    """The proof of one consent for one purpose (the petition's double opt-in, its updates,
+    the newsletter): which text (version and SHA-256), when, from which page, when it was
+    confirmed by the link mailed to the address, and when and how it ended. It names the
+    person only by the keyed hash of the address (campaign.privacy.hashing), so it stays as
+    proof after an erasure."""
+
+    class Purpose(models.TextChoices):
+        PETITION = "petition", "Petition signature (double opt-in)"
+        UPDATES = "updates", "Petition updates"
+        NEWSLETTER = "newsletter", "Newsletter"
+
+    purpose = models.CharField(max_length=12, choices=Purpose.choices)
+    # What the consent was given with, e.g. ("petitions.signature", 42).
+    subject_type = models.CharField(max_length=60)
+    subject_id = models.BigIntegerField()
+    email_hash = models.CharField(max_length=64, db_index=True)
+    scope = models.CharField(max_length=80, blank=True, help_text="e.g. the petition's slug")
+    text_version = models.CharField(max_length=40, blank=True)
+    text_sha256 = models.CharField(max_length=64, blank=True)
+    given_at = models.DateTimeField()
+    origin = models.CharField(max_length=500, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_how = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["given_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "subject_type", "subject_id"], name="consent_one_per_purpose_and_subject"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} consent #{self.pk}"

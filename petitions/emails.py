@@ -66,6 +66,9 @@ def signature_confirmation_build(email: OutgoingEmail) -> PreparedEmail:
             "withdraw_url": _page_url("/signatures/withdraw/", withdraw),
             "token_days": settings.PETITIONS_CONFIRM_TOKEN_DAYS,
             "is_reminder": email.kind == REMINDER_EMAIL_KIND,
+            # The link confirms each opt-in the mail names (each its own consent record).
+            "updates_consent": signature.updates_consent,
+            "newsletter_consent": signature.newsletter_consent,
         }
     )
 

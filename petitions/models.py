@@ -35,6 +35,16 @@ class Petition(TimeStampedModel):
         blank=True, help_text="The privacy consent text the form shows (German)."
     )
     consent_text_en = models.TextField(blank=True)
+    # The texts next to the optional checkboxes: each purpose's consent is recorded with the
+    # hash of its own text (campaign.privacy.consent).
+    updates_consent_text_de = models.TextField(
+        blank=True, help_text="The text next to the 'send me updates' checkbox (German)."
+    )
+    updates_consent_text_en = models.TextField(blank=True)
+    newsletter_consent_text_de = models.TextField(
+        blank=True, help_text="The text next to the newsletter checkbox (German)."
+    )
+    newsletter_consent_text_en = models.TextField(blank=True)
     consent_version = models.CharField(
         max_length=40,
         default="1",

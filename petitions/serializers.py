@@ -71,6 +71,10 @@ class PetitionOutputSerializer(serializers.Serializer):
     goal = serializers.IntegerField(allow_null=True)
     milestones = MilestoneOutputSerializer(many=True)
     consent_text = LocalizedTextSerializer()
+    updates_consent_text = LocalizedTextSerializer(help_text="The text next to the updates_consent checkbox.")
+    newsletter_consent_text = LocalizedTextSerializer(
+        help_text="The text next to the newsletter_consent checkbox."
+    )
     consent_version = serializers.CharField()
     altcha_enabled = serializers.BooleanField()
     counts_updated_at = serializers.DateTimeField(allow_null=True)

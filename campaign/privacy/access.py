@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from campaign.models import OutgoingEmail, SuppressedAddress
+from campaign.privacy.consent import consent_proof_rows
 from campaign.privacy.hashing import address_clean, address_hash
 
 Exporter = Callable[[str], list[dict[str, Any]]]
@@ -45,6 +46,10 @@ def person_export(email: str) -> dict[str, list[dict[str, Any]]]:
     sections = {name: fn(email) for name, fn in _exporters.items()}
     sections["mails"] = _mails(email)
     sections["suppression"] = _suppression(email)
+    sections["consents"] = [
+        {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+        for row in consent_proof_rows(email)
+    ]
     return sections
 
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.models import ErasureReceipt, OutgoingEmail, PrivacyRequest, SuppressedAddress
+from campaign.privacy.consent import consents_withdraw
 from campaign.privacy.hashing import address_clean, address_hash
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ def person_erase(
             status=PrivacyRequest.Status.EXPIRED, email_sealed=""
         )
         PrivacyRequest.objects.filter(email_hash=email_hash).exclude(email_sealed="").update(email_sealed="")
+        # The consents end; their records stay as proof (they hold the keyed hash only).
+        consents_withdraw(how="erased", email_hash=email_hash)
     # The audit entry of the staff roles (issue 13) is written here, once per erasure.
     privacy_audit_record(action="privacy.erasure", object_id=receipt.pk, actor=requested_by)
     logger.info("erasure receipt %s recorded", receipt.pk)

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from campaign.exceptions import ApplicationError, error_body
 from campaign.models import PrivacyRequest, SuppressedAddress
+from campaign.privacy.consent import MAIL_PURPOSES, consents_withdraw
 from campaign.privacy.requests import privacy_export_get, privacy_request_confirm
 from campaign.privacy.suppression import address_suppress, unsubscribe_token_read
 
@@ -56,6 +57,7 @@ def unsubscribe_page(request: HttpRequest) -> HttpResponse:
         return _page(request, "privacy/unsubscribe.html", {"state": "invalid"}, lang=lang, status=400)
     if request.method == "POST":
         address_suppress(email_hash=found[0], reason=SuppressedAddress.Reason.UNSUBSCRIBED)
+        consents_withdraw(how="unsubscribed", email_hash=found[0], purposes=MAIL_PURPOSES)
         state = "done"
     else:
         state = "confirm"

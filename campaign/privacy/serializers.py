@@ -83,3 +83,25 @@ class MailEventsInputSerializer(StrictInputSerializer):
 class MailEventsOutputSerializer(serializers.Serializer):
     received = serializers.IntegerField()
     suppressed = serializers.IntegerField()
+
+
+class ConsentProofInputSerializer(StrictInputSerializer):
+    email = serializers.CharField(max_length=254)
+
+    def validate_email(self, value: str) -> str:
+        try:
+            return email_checked(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class ConsentProofOutputSerializer(serializers.Serializer):
+    purpose = serializers.CharField()
+    scope = serializers.CharField()
+    text_version = serializers.CharField()
+    text_sha256 = serializers.CharField()
+    given_at = serializers.DateTimeField()
+    origin = serializers.CharField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+    withdrawn_how = serializers.CharField()

@@ -10,10 +10,13 @@ from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError
 from campaign.models import ErasureReceipt, PrivacyRequest
 from campaign.privacy.bounces import mail_event_record, mail_events_signature_valid
+from campaign.privacy.consent import consent_proof_rows
 from campaign.privacy.erasure import person_erase
 from campaign.privacy.permissions import IsPrivacyOfficer
 from campaign.privacy.requests import privacy_request_create
 from campaign.privacy.serializers import (
+    ConsentProofInputSerializer,
+    ConsentProofOutputSerializer,
     ErasureCreateInputSerializer,
     ErasureReceiptOutputSerializer,
     MailEventsInputSerializer,
@@ -94,3 +97,19 @@ class MailEventsWebhookView(PublicAPIView):
         events = serializer.validated_data["events"]
         suppressed = sum(mail_event_record(event_type=e["type"], email=e["email"]) for e in events)
         return Response({"received": len(events), "suppressed": suppressed})
+
+
+class ConsentProofView(APIView):
+    """Privacy officer: the proof of every consent given with an address (`?email=`), per
+    purpose, with text version and hash, time, origin, confirmation and end."""
+
+    permission_classes = [IsPrivacyOfficer]
+
+    @extend_schema(
+        parameters=[ConsentProofInputSerializer], responses=ConsentProofOutputSerializer(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        serializer = ConsentProofInputSerializer(data=request.query_params.dict())
+        serializer.is_valid(raise_exception=True)
+        rows = consent_proof_rows(serializer.validated_data["email"])
+        return Response(ConsentProofOutputSerializer(rows, many=True).data)
