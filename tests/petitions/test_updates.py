@@ -17,6 +17,7 @@ from campaign.models import OutgoingEmail, SuppressedAddress
 from campaign.outbox.sending import outgoing_email_send
 from petitions import signing
 from petitions.models import PetitionUpdate, Signature
+from petitions.reminders import REMINDER_EMAIL_KIND
 from petitions.updates import UPDATE_EMAIL_KIND, petition_update_batch_send
 from tests.fixtures.petitions import SignatureFactory, sign_payload
 
@@ -145,13 +146,15 @@ def test_the_update_reaches_the_consenting_signers_in_batches_and_languages(
     assert OutgoingEmail.objects.filter(kind=UPDATE_EMAIL_KIND).count() == 3
 
 
-def test_transactional_mails_carry_no_unsubscribe_headers(petition):
+def test_transactional_mails_carry_no_unsubscribe_headers_and_reminders_do(petition):
     signature = SignatureFactory(petition=petition)
     row = OutgoingEmail.objects.create(
         kind=signing.CONFIRMATION_EMAIL_KIND, to_email=signature.email, context={"signature_id": signature.pk}
     )
     headers = email_render(row).extra_headers
     assert "List-Unsubscribe" not in headers and "List-Unsubscribe-Post" not in headers
+    row.kind = REMINDER_EMAIL_KIND
+    assert email_render(row).extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 def test_a_one_click_post_unsubscribes_and_the_next_update_skips_the_address(
