@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from campaign.audit import audit_record
 from campaign.outbox.queueing import outgoing_email_queue
 from campaign.privacy.suppression import addresses_suppressed
 from petitions.models import Petition, PetitionUpdate, Signature
@@ -25,15 +26,14 @@ UPDATE_SUBJECT_TYPE = "petitions.update"
 
 
 def update_audit_record(*, update: PetitionUpdate, action: str, actor: Any = None, count: int = 0) -> None:
-    """The single call site of the audit trail for supporter updates (the staff audit trail
-    takes it over once it exists); no personal data: ids and counts."""
-    logger.info(
-        "audit petitions.update.%s update %s petition %s by %s (%d)",
-        action,
-        update.pk,
-        update.petition_id,
-        getattr(actor, "pk", None),
-        count,
+    """The audit trail's entry of a supporter update: ids and counts, no personal data."""
+    audit_record(
+        actor=actor,
+        action=f"petitions.update.{action}",
+        object_type="petitions.petitionupdate",
+        object_id=update.pk,
+        row_count=count,
+        details={"petition_id": update.petition_id},
     )
 
 

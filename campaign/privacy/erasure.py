@@ -16,9 +16,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from campaign.audit import audit_record
 from campaign.models import ErasureReceipt, OutgoingEmail, PrivacyRequest, SuppressedAddress
 from campaign.privacy.consent import consents_withdraw
 from campaign.privacy.hashing import address_clean, address_hash
@@ -102,6 +104,8 @@ def person_erase(
 
 
 def privacy_audit_record(*, action: str, object_id: int, actor: str) -> None:
-    """The single call site of the audit trail for privacy actions. Until the staff audit
-    trail exists it only logs (no personal data: an id and the staff account)."""
-    logger.info("audit %s #%s by %s", action, object_id, actor or "-")
+    """The audit trail's entry of a privacy action: the record's id and the staff account
+    (empty for the person's own request), never the address."""
+    user = get_user_model().objects.filter(username=actor).first() if actor else None
+    object_type = "campaign.erasurereceipt" if action == "privacy.erasure" else "campaign.privacyrequest"
+    audit_record(actor=user, action=action, object_type=object_type, object_id=object_id)
