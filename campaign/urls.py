@@ -28,5 +28,6 @@ urlpatterns = [
     # Pages people open from mails and the demo landing page.
     path("", include("petitions.urls_pages")),
     path("", include("donations.urls_pages")),
+    path("", include("officials.urls_pages")),
     path("", include("pages.urls_pages")),
 ]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from campaign.exceptions import ApplicationError
@@ -28,21 +28,13 @@ from officials.models import (
     Official,
     RegionTotal,
 )
+from officials.recipients import delivery_plan_recipients
 from petitions.models import Milestone
 
 logger = logging.getLogger(__name__)
 
 DELIVERY_EMAIL_KIND = "officials_delivery"
 DELIVERY_SUBJECT_TYPE = "officials.delivery"
-
-
-def delivery_plan_recipients(*, plan: DeliveryPlan) -> QuerySet[Official]:
-    """The plan's chosen officials plus, when it names a parliament, all officials of it;
-    active ones only."""
-    condition = Q(pk__in=plan.officials.values("pk"))
-    if plan.parliament:
-        condition |= Q(constituency__parliament=plan.parliament)
-    return Official.objects.filter(condition, active=True).select_related("constituency").distinct()
 
 
 def _format_share(count: int, total: int) -> str:
@@ -225,9 +217,10 @@ def _campaign_deliveries_release(*, campaign_id: int, now: datetime) -> int:
     released_last_hour = Delivery.objects.filter(
         campaign_id=campaign_id, released_at__gt=now - timedelta(hours=1), released_at__lte=now
     ).count()
-    # An official deactivated while their mail waited for the cap does not get it.
-    Delivery.objects.filter(
-        campaign_id=campaign_id, status=Delivery.Status.SCHEDULED, official__active=False
+    # An official deactivated, or whose address is no longer verified, while their mail waited
+    # for the cap does not get it: mails go only to verified addresses.
+    Delivery.objects.filter(campaign_id=campaign_id, status=Delivery.Status.SCHEDULED).filter(
+        Q(official__active=False) | ~Q(official__address_status=Official.AddressStatus.VERIFIED)
     ).update(status=Delivery.Status.CANCELED, updated_at=now)
     room = cap - released_last_hour
     if room <= 0:
@@ -315,6 +308,8 @@ def delivery_resend(*, delivery_id: int, now: datetime | None = None) -> bool:
     delivery = Delivery.objects.select_for_update().select_related("official").get(pk=delivery_id)
     if delivery.status not in {Delivery.Status.NEEDS_REVIEW, Delivery.Status.FAILED}:
         return False
+    if not delivery.official.address_verified:
+        return False  # mails go only to verified addresses
     email = outgoing_email_queue(
         kind=DELIVERY_EMAIL_KIND,
         to_email=delivery.official.email,

@@ -3,6 +3,7 @@ from django.urls import path
 from officials import views
 
 urlpatterns = [
+    path("regions/lookup/", views.RegionLookupView.as_view(), name="region-lookup"),
     path("petitions/<slug:slug>/regions/", views.PetitionRegionsView.as_view(), name="petition-regions"),
     path(
         "staff/petitions/<slug:slug>/constituencies/",

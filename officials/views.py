@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from django.http import HttpResponse
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAdminUser
@@ -9,18 +13,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
+from campaign.exceptions import ApplicationError
 from officials.deliveries import handover_report_download
 from officials.selectors import (
     constituency_totals_get,
     petition_public_get,
     petition_staff_get,
+    postcode_lookup_get,
     region_totals_by_state,
 )
 from officials.serializers import (
     PetitionConstituenciesOutputSerializer,
     PetitionRegionsOutputSerializer,
     PetitionReportInputSerializer,
+    RegionLookupInputSerializer,
+    RegionLookupOutputSerializer,
 )
+from officials.verification import official_address_verify
 
 
 class PetitionRegionsView(PublicAPIView):
@@ -72,3 +81,40 @@ class StaffPetitionReportView(APIView):
         response["Content-Disposition"] = f'attachment; filename="report-{petition.slug}.pdf"'
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class RegionLookupView(PublicAPIView):
+    """Which constituencies a postcode lies in and who represents it (no e-mail addresses)."""
+
+    @extend_schema(parameters=[RegionLookupInputSerializer], responses=RegionLookupOutputSerializer)
+    def get(self, request: Request) -> Response:
+        serializer = RegionLookupInputSerializer(data=request.query_params.dict())
+        serializer.is_valid(raise_exception=True)
+        found = postcode_lookup_get(**serializer.validated_data)
+        if found is None:
+            raise ApplicationError(
+                "The postcode is not in the mapping.",
+                code="not_found",
+                status_code=404,
+                fields={"postcode": ["Unknown postcode."]},
+            )
+        response = Response(RegionLookupOutputSerializer(found).data)
+        # The mapping changes with a data load, i.e. rarely.
+        response["Cache-Control"] = "public, max-age=3600, stale-while-revalidate=86400"
+        return response
+
+
+@csrf_exempt  # the token in the form is the authority; there is no session to protect
+def official_address_verify_page(request: HttpRequest) -> HttpResponse:
+    """The link of the verification mail: GET asks to confirm (so a mail scanner that opens
+    links verifies nothing), POST verifies."""
+    lang = "en" if request.GET.get("lang") == "en" else "de"
+    token = (request.POST if request.method == "POST" else request.GET).get("token", "")
+    context: dict[str, Any] = {"lang": lang, "token": token, "result": "", "official": None}
+    if request.method == "POST":
+        official = official_address_verify(token=token)
+        context.update(result="verified" if official else "invalid", official=official)
+    response = render(request, "officials/address_verify.html", context)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

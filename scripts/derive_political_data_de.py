@@ -1,0 +1,156 @@
+"""Rebuilds officials/data/de/ from the upstream files listed in officials/data/de/SOURCES.md.
+
+    python scripts/derive_political_data_de.py RAW_DIR [OUT_DIR]
+
+RAW_DIR holds the upstream files byte for byte (their sha256 are in SOURCES.md):
+`btw25_geometrie_wahlkreise_vg250_shp_geo.dbf`, `plz-wahlkreis.csv`, `btw25_kerg_vorlaeufig.csv`,
+`mdb-data.json`. OUT_DIR defaults to officials/data/de/. Plain Python, no Django: run it after
+an election or a new member list, then `python manage.py load_political_data de`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import struct
+import sys
+from collections import Counter, defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+TERM = "2025"  # the Wahlkreise of the 2025 election, i.e. of the 21st Bundestag
+PARLIAMENT = "bundestag"
+OFFICE_ADDRESS = "Deutscher Bundestag, Platz der Republik 1, 11011 Berlin"
+# The party names of the results file -> the parliamentary group names of the member list.
+PARTY_GROUPS = {
+    "Christlich Demokratische Union Deutschlands": "CDU/CSU",
+    "Christlich-Soziale Union in Bayern e.V.": "CDU/CSU",
+    "Sozialdemokratische Partei Deutschlands": "SPD",
+    "BÜNDNIS 90/DIE GRÜNEN": "GRÜNE",
+    "Alternative für Deutschland": "AfD",
+    "Die Linke": "DIE LINKE",
+}
+
+
+def dbf_rows(path: Path) -> list[dict[str, str]]:
+    """The records of a dBase III file (the attribute table of a shapefile)."""
+    data = path.read_bytes()
+    count, header_len, record_len = struct.unpack("<IHH", data[4:12])
+    fields = []
+    for offset in range(32, header_len - 1, 32):
+        name = data[offset : offset + 11].split(b"\0", 1)[0].decode("ascii")
+        fields.append((name, data[offset + 16]))
+    rows = []
+    for index in range(count):
+        record = data[header_len + index * record_len : header_len + (index + 1) * record_len]
+        if record[:1] == b"*":
+            continue  # deleted record
+        position, row = 1, {}
+        for name, length in fields:
+            row[name] = record[position : position + length].decode("utf-8").strip()
+            position += length
+        rows.append(row)
+    return rows
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    print(f"{path.name}: {len(rows)} rows")
+
+
+def results_rows(path: Path) -> list[list[str]]:
+    """The Wahlkreis rows (three-digit number) of the results file."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    return [
+        fields for fields in (line.split(";") for line in lines) if len(fields) > 3 and len(fields[0]) == 3
+    ]
+
+
+def main(raw: Path, out: Path) -> None:
+    wahlkreise = sorted(
+        dbf_rows(raw / "btw25_geometrie_wahlkreise_vg250_shp_geo.dbf"), key=lambda r: int(r["WKR_NR"])
+    )
+    land_of = {int(r["WKR_NR"]): r["LAND_NAME"] for r in wahlkreise}
+    name_of = {int(r["WKR_NR"]): r["WKR_NAME"] for r in wahlkreise}
+    write_csv(
+        out / "wahlkreise_2025.csv",
+        ["parliament", "term", "number", "name", "state"],
+        [[PARLIAMENT, TERM, int(r["WKR_NR"]), r["WKR_NAME"], r["LAND_NAME"]] for r in wahlkreise],
+    )
+    laender = sorted({(int(r["LAND_NR"]), r["LAND_NAME"]) for r in wahlkreise})
+    write_csv(out / "laender.csv", ["number", "name"], [[f"{n:02d}", name] for n, name in laender])
+
+    shares: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)
+    with (raw / "plz-wahlkreis.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            shares[row["plz"]].append((int(row["wahlkreis_nr"]), Decimal(row["overlap"])))
+    postcode_rows: list[list[object]] = []
+    for plz in sorted(shares):
+        total = sum(share for _, share in shares[plz])
+        for number, share in sorted(shares[plz]):
+            # Normalised so the shares of a postcode add up to 1, rounded to 4 places.
+            rounded = (share / total).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+            postcode_rows.append(["DE", plz, PARLIAMENT, TERM, number, rounded])
+    write_csv(
+        out / "postcodes_2025.csv",
+        ["country", "postcode", "parliament", "term", "constituency_number", "share"],
+        postcode_rows,
+    )
+
+    seat_party = {int(fields[0]): fields[3] for fields in results_rows(raw / "btw25_kerg_vorlaeufig.csv")}
+    no_seat = sorted(number for number, party in seat_party.items() if party == "–")
+    members = json.loads((raw / "mdb-data.json").read_text(encoding="utf-8"))
+    member_rows: list[list[object]] = []
+    links: Counter[str] = Counter()
+    for member in sorted(members, key=lambda m: int(m["id"])):
+        number = int(member["wahlkreisId"] or 0)
+        group = member["party"]
+        if number and PARTY_GROUPS.get(seat_party.get(number, "")) == group:
+            mandate = "direct"  # the member's group holds this Wahlkreis's direct seat
+        else:
+            mandate = "list"
+        state = land_of.get(number, "") if number else ""
+        links[mandate if number else "list without Wahlkreis"] += 1
+        member_rows.append(
+            [
+                member["id"],
+                member["name"],
+                group,
+                mandate,
+                state,
+                number or "",
+                member["email"],
+                OFFICE_ADDRESS,
+            ]
+        )
+    write_csv(
+        out / "abgeordnete_wp21.csv",
+        [
+            "bundestag_id",
+            "name",
+            "party",
+            "mandate",
+            "state",
+            "constituency_number",
+            "email",
+            "office_address",
+        ],
+        member_rows,
+    )
+    print(dict(links))
+    served = Counter(int(r[5]) for r in member_rows if r[3] == "list" and r[5])
+    write_csv(
+        out / "wahlkreise_ohne_direktmandat_2025.csv",
+        ["number", "name", "state", "list_members_looking_after"],
+        [[n, name_of[n], land_of[n], served.get(n, 0)] for n in no_seat],
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    default_out = Path(__file__).resolve().parents[1] / "officials" / "data" / "de"
+    main(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) == 3 else default_out)
