@@ -258,3 +258,17 @@ def test_the_2021_sample_and_the_2025_data_are_never_joined_on_the_number(german
     _run("import_postcodes", "--sample")
     terms = set(PostcodeArea.objects.filter(country="DE").values_list("constituency__term", flat=True))
     assert terms == {"2021"}
+
+
+def test_the_demo_loads_the_real_data_and_mails_only_the_verified_desk(german_data, db):
+    from officials.models import DeliveryPlan
+    from officials.recipients import delivery_plan_recipient_counts
+    from pages.services import campaign_demo_load
+
+    campaign = campaign_demo_load()
+
+    plan = DeliveryPlan.objects.filter(petition__campaign=campaign).first()
+    assert plan is not None and plan.parliament == "bundestag"
+    # 634 members with guessed addresses wait for verification; the fictitious desk is verified.
+    assert delivery_plan_recipient_counts(plan=plan) == {"verified": 1, "unverified": 634}
+    assert Constituency.objects.get(term="2025", number=74).name == "Berlin-Mitte"
