@@ -10,7 +10,8 @@ from django.conf import settings
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
 from officials.deliveries import DELIVERY_EMAIL_KIND
 from officials.models import Delivery
-from officials.reports import ReportOptions, handover_report_render, number_format
+from officials.report_pdf import number_format
+from officials.reports import ReportOptions, handover_report_render
 
 if TYPE_CHECKING:
     from campaign.models import OutgoingEmail

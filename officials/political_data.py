@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -262,3 +263,16 @@ def political_data_read(*, directory: Path) -> PoliticalData:
         problems.add(data.manifest["files"]["postcodes"], None, f"no postcode reaches constituency {number}")
     problems.raise_if_any()
     return data
+
+
+def political_data_attribution(*, terms: Iterable[tuple[str, str]]) -> str:
+    """The attribution line the licences require for the shipped data of these (parliament,
+    term) pairs (empty when none comes from shipped data); shown under every table, map and
+    report built on it."""
+    wanted = set(terms)
+    lines = []
+    for manifest_path in sorted(DATA_DIR.glob("*/manifest.json")):
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if (manifest.get("parliament"), manifest.get("term")) in wanted and manifest.get("attribution"):
+            lines.append(str(manifest["attribution"]))
+    return " ".join(lines)

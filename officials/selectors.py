@@ -71,6 +71,19 @@ def region_totals_by_state(*, petition: Any) -> dict[str, Any]:
     }
 
 
+def region_totals_attribution(*, petition: Any) -> str:
+    """The attribution the licences of the regional data require, for the parliament terms
+    whose constituencies this petition's totals use (the shipped German data, e.g.)."""
+    from officials.political_data import political_data_attribution
+
+    terms = (
+        RegionTotal.objects.filter(petition=petition, constituency__isnull=False)
+        .values_list("constituency__parliament", "constituency__term")
+        .distinct()
+    )
+    return political_data_attribution(terms=list(terms))
+
+
 def petition_public_get(*, slug: str) -> Any:
     """A petition the public may see (not a draft, in a public campaign); 404 otherwise."""
     from django.http import Http404

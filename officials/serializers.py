@@ -17,8 +17,20 @@ class CountryTotalSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class PublicConstituencyTotalSerializer(serializers.Serializer):
+    parliament = serializers.CharField()
+    number = serializers.IntegerField()
+    name = serializers.CharField()
+    state = serializers.CharField()
+    count = serializers.IntegerField()
+
+
 class PetitionRegionsOutputSerializer(serializers.Serializer):
     states = StateTotalSerializer(many=True)
+    constituencies = PublicConstituencyTotalSerializer(
+        many=True, help_text="Counted signatures per constituency (those with any), largest first."
+    )
+    attribution = serializers.CharField(help_text="The sources of the regional data, to show with it.")
     unassigned = serializers.IntegerField(help_text="Signatures whose postcode the mapping does not know.")
     countries = CountryTotalSerializer(many=True, help_text="Signatures from countries without a mapping.")
     updated_at = serializers.DateTimeField(allow_null=True)

@@ -20,6 +20,7 @@ from officials.selectors import (
     petition_public_get,
     petition_staff_get,
     postcode_lookup_get,
+    region_totals_attribution,
     region_totals_by_state,
 )
 from officials.serializers import (
@@ -38,7 +39,12 @@ class PetitionRegionsView(PublicAPIView):
     @extend_schema(responses=PetitionRegionsOutputSerializer)
     def get(self, request: Request, slug: str) -> Response:
         petition = petition_public_get(slug=slug)
-        data = PetitionRegionsOutputSerializer(region_totals_by_state(petition=petition)).data
+        regions = {
+            **region_totals_by_state(petition=petition),
+            "constituencies": constituency_totals_get(petition=petition),
+            "attribution": region_totals_attribution(petition=petition),
+        }
+        data = PetitionRegionsOutputSerializer(regions).data
         response = Response(data)
         # The totals change once per counter pass; caches may serve them a little stale.
         response["Cache-Control"] = "public, max-age=30, stale-while-revalidate=300"

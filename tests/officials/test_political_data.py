@@ -272,3 +272,49 @@ def test_the_demo_loads_the_real_data_and_mails_only_the_verified_desk(german_da
     # 634 members with guessed addresses wait for verification; the fictitious desk is verified.
     assert delivery_plan_recipient_counts(plan=plan) == {"verified": 1, "unverified": 634}
     assert Constituency.objects.get(term="2025", number=74).name == "Berlin-Mitte"
+
+
+def test_the_public_regions_add_the_wahlkreis_totals_and_the_attribution(
+    german_data, db, petition, sign, api_client
+):
+    from petitions.counting import petition_counts_update
+
+    for postcode in ["10117", "10117", "50667", "99999"]:
+        sign(petition, postcode=postcode)
+    petition_counts_update()
+
+    response = api_client.get(f"/api/v1/petitions/{petition.slug}/regions/")
+
+    body = response.json()
+    assert body["constituencies"] == [
+        {"parliament": "bundestag", "number": 74, "name": "Berlin-Mitte", "state": "Berlin", "count": 2},
+        {
+            "parliament": "bundestag",
+            "number": 92,
+            "name": "Köln I",
+            "state": "Nordrhein-Westfalen",
+            "count": 1,
+        },
+    ]
+    assert body["unassigned"] == 1  # 99999 is well-formed but in no Wahlkreis
+    assert "© Die Bundeswahlleiterin" in body["attribution"]
+    assert "OpenStreetMap" in body["attribution"] and "Deutscher Bundestag" in body["attribution"]
+    assert "public" in response["Cache-Control"]
+
+
+def test_the_handover_report_names_the_sources_of_the_regional_data(german_data, db, petition, sign):
+    from officials.reports import ReportOptions, handover_report_render
+    from petitions.counting import petition_counts_update
+    from tests.officials.test_report import pdf_text
+
+    sign(petition, postcode="10117")
+    petition_counts_update()
+
+    text = " ".join(
+        pdf_text(
+            handover_report_render(petition=petition, options=ReportOptions(table="constituency"))
+        ).split()
+    )
+
+    assert "74 Berlin-Mitte (Berlin)" in text
+    assert "Quellen: Wahlkreise und Ergebnisse: © Die Bundeswahlleiterin" in text
