@@ -215,7 +215,7 @@ class DeliveryPlanAdmin(admin.ModelAdmin):
     readonly_fields = ["recipients", "last_period", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["petition", "name", "active"]}),
-        ("Recipients", {"fields": ["officials", "parliament", "recipients"]}),
+        ("Recipients", {"fields": ["officials", "parliament", "direct_only", "state", "recipients"]}),
         ("Milestones", {"fields": ["milestones"]}),
         (
             "Weekly schedule",

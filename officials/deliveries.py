@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from campaign.exceptions import ApplicationError
@@ -41,8 +41,15 @@ def _format_share(count: int, total: int) -> str:
     return f"{(100 * count / total):.1f}" if total else "0.0"
 
 
-def delivery_totals_snapshot(*, petition: Any, official: Official, region_counts: Mapping[int, int]) -> dict:
-    """The numbers one mail states, frozen into the delivery row: what was sent is on record."""
+def delivery_totals_snapshot(
+    *,
+    petition: Any,
+    official: Official,
+    region_counts: Mapping[int, int],
+    state_counts: Mapping[str, int] | None = None,
+) -> dict:
+    """The numbers one mail states, frozen into the delivery row: what was sent is on record.
+    An official of a state (a Land) also gets the state's count."""
     online = petition.signature_count
     snapshot: dict[str, Any] = {
         "total": petition.total_count,
@@ -64,6 +71,13 @@ def delivery_totals_snapshot(*, petition: Any, official: Official, region_counts
             # Share of the online signatures: paper signatures carry no postcode.
             "share_percent": _format_share(count, online),
         }
+    if official.state and state_counts is not None:
+        count = state_counts.get(official.state, 0)
+        snapshot["state"] = {
+            "name": official.state,
+            "count": count,
+            "share_percent": _format_share(count, online),
+        }
     return snapshot
 
 
@@ -73,6 +87,17 @@ def _constituency_counts(petition_id: int) -> dict[int, int]:
             "constituency_id", "count"
         )
     )
+
+
+def _state_counts(petition_id: int) -> dict[str, int]:
+    rows = (
+        RegionTotal.objects.filter(petition_id=petition_id, constituency__isnull=False)
+        .order_by()
+        .values("state")
+        .annotate(n=Sum("count"))
+        .values_list("state", "n")
+    )
+    return {state: int(n or 0) for state, n in rows}
 
 
 def _deliveries_create(
@@ -90,6 +115,7 @@ def _deliveries_create(
         Delivery.objects.filter(petition=petition, trigger=trigger).values_list("official_id", flat=True)
     )
     region_counts = _constituency_counts(petition.pk)
+    state_counts = _state_counts(petition.pk)
     rows = []
     seen: set[int] = set()
     for official, plan in recipients:
@@ -104,7 +130,10 @@ def _deliveries_create(
                 campaign_id=petition.campaign_id,
                 trigger=trigger,
                 totals=delivery_totals_snapshot(
-                    petition=petition, official=official, region_counts=region_counts
+                    petition=petition,
+                    official=official,
+                    region_counts=region_counts,
+                    state_counts=state_counts,
                 ),
                 include_names=plan.include_names,
             )

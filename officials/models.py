@@ -205,7 +205,16 @@ class DeliveryPlan(TimeStampedModel):
     parliament = models.SlugField(
         max_length=40,
         blank=True,
-        help_text="Also deliver to all active officials whose constituency belongs to this parliament.",
+        help_text="Also deliver to all active members of this parliament (narrowed by the two fields below).",
+    )
+    direct_only = models.BooleanField(
+        default=False,
+        help_text="Of the parliament, only the directly elected members, each with their own constituency's count.",
+    )
+    state = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Of the parliament, only the members of this state (Land), e.g. Bayern; each mail states the state's count.",
     )
     milestones = models.JSONField(
         default=list, blank=True, help_text="Milestone targets that trigger a delivery, e.g. [10000, 50000]."

@@ -1,5 +1,5 @@
-"""Who a delivery plan reaches: its chosen officials and, when it names a parliament, every
-active member of it. Only verified addresses receive mail; the others are counted so staff
+"""Who a delivery plan reaches: its chosen officials and, when it names a parliament, its
+active members: all of them, only the directly elected ones, and/or only those of one state. Only verified addresses receive mail; the others are counted so staff
 see how many recipients still need their address verified."""
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ def delivery_plan_candidates(*, plan: DeliveryPlan) -> QuerySet[Official]:
     """The plan's active officials, whatever the state of their address."""
     condition = Q(pk__in=plan.officials.values("pk"))
     if plan.parliament:
-        condition |= Q(parliament=plan.parliament) | Q(constituency__parliament=plan.parliament)
+        members = Q(parliament=plan.parliament) | Q(constituency__parliament=plan.parliament)
+        if plan.direct_only:
+            members &= Q(mandate=Official.Mandate.DIRECT)
+        if plan.state:
+            members &= Q(state=plan.state)
+        condition |= members
     return Official.objects.filter(condition, active=True).select_related("constituency").distinct()
 
 

@@ -318,3 +318,56 @@ def test_the_handover_report_names_the_sources_of_the_regional_data(german_data,
 
     assert "74 Berlin-Mitte (Berlin)" in text
     assert "Quellen: Wahlkreise und Ergebnisse: © Die Bundeswahlleiterin" in text
+
+
+def test_a_plan_for_every_direct_member_sends_each_their_own_wahlkreis_count_under_the_cap(
+    german_data, db, petition, sign, make_plan, make_milestone
+):
+    from campaign.emails import email_render
+    from campaign.models import OutgoingEmail
+    from petitions.counting import petition_counts_update
+
+    Official.objects.filter(external_id__startswith="bundestag:").update(address_status="verified")
+    make_plan(petition, parliament="bundestag", direct_only=True, milestones=[3], hourly_cap=60)
+    make_milestone(petition, 3)
+    for postcode in ["10117", "10117", "50667"]:
+        sign(petition, postcode=postcode)
+
+    petition_counts_update()
+
+    deliveries = Delivery.objects.filter(petition=petition).select_related("official")
+    assert deliveries.count() == 276  # every Wahlkreis with a direct seat, nobody else
+    assert {d.official.mandate for d in deliveries} == {"direct"}
+    # The hourly cap holds across the whole parliament: 60 now, the rest later.
+    assert deliveries.filter(status=Delivery.Status.QUEUED).count() == 60
+    assert deliveries.filter(status=Delivery.Status.SCHEDULED).count() == 216
+    mitte = deliveries.get(official__constituency__number=74)
+    assert (mitte.totals["constituency"]["count"], mitte.totals["state"]) == (
+        2,
+        {"name": "Berlin", "count": 2, "share_percent": "66.7"},
+    )
+    # Each mail states the member's own Wahlkreis, with the greeting from the data.
+    queued = deliveries.filter(status=Delivery.Status.QUEUED).first()
+    body = email_render(OutgoingEmail.objects.get(pk=queued.outgoing_email_id)).body
+    wahlkreis = queued.official.constituency
+    assert body.startswith(f"Guten Tag {queued.official.name},")
+    assert f"Ihr Wahlkreis {wahlkreis.number} {wahlkreis.name}: " in body
+
+
+def test_a_plan_for_every_member_of_a_land_reaches_all_of_them_with_the_lands_count(
+    german_data, db, petition, sign, make_plan, make_milestone
+):
+    from petitions.counting import petition_counts_update
+
+    Official.objects.filter(external_id__startswith="bundestag:").update(address_status="verified")
+    make_plan(petition, parliament="bundestag", state="Berlin", milestones=[1], hourly_cap=1000)
+    make_milestone(petition, 1)
+    sign(petition, postcode="10117")
+
+    petition_counts_update()
+
+    deliveries = Delivery.objects.filter(petition=petition).select_related("official")
+    berlin = Official.objects.filter(parliament="bundestag", state="Berlin", active=True)
+    assert deliveries.count() == berlin.count() > 12  # 12 Wahlkreise, plus the list members
+    assert {d.totals["state"]["count"] for d in deliveries} == {1}
+    assert {d.official.mandate for d in deliveries} == {"direct", "list"}
