@@ -274,7 +274,30 @@ def _regions_section(pdf: FPDF, *, petition: Any, table: str, text: dict[str, st
         pdf_line(pdf, text["none"])
     attribution = region_totals_attribution(petition=petition)
     if attribution:
+        if table == "state":
+            _map_section(pdf, petition=petition, text=text, locale=locale)
         pdf_line(pdf, f"{text['sources']}: {attribution}", size=7)  # required by the data's licences
+
+
+def _map_section(pdf: FPDF, *, petition: Any, text: dict[str, str], locale: str) -> None:
+    """The Länder shaded by their count, drawn from the shipped geometry (an SVG, as on the
+    campaign page)."""
+    import io
+
+    from officials.maps import petition_region_counts, region_map_svg
+
+    svg = region_map_svg(
+        counts=petition_region_counts(petition=petition, level="state"),
+        title=text["by_state"],
+        locale=locale,
+        tooltips=False,
+    )
+    width = 100.0
+    if pdf.get_y() + width * 1.5 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    pdf.ln(2)
+    pdf.image(io.BytesIO(svg.encode()), x=pdf.l_margin + (pdf.epw - width) / 2, w=width)
+    pdf.ln(2)
 
 
 def _digest_section(pdf: FPDF, *, digest: str, digest_count: int, text: dict[str, str], locale: str) -> None:

@@ -103,3 +103,8 @@ class RegionLookupOutputSerializer(serializers.Serializer):
     state = serializers.CharField()
     constituencies = LookupConstituencySerializer(many=True)
     officials = LookupOfficialSerializer(many=True)
+
+
+class PetitionRegionsMapInputSerializer(StrictInputSerializer):
+    level = serializers.ChoiceField(choices=["state", "constituency"], default="state")
+    locale = serializers.ChoiceField(choices=["de", "en"], default="de")

@@ -25,6 +25,7 @@ from officials.selectors import (
 )
 from officials.serializers import (
     PetitionConstituenciesOutputSerializer,
+    PetitionRegionsMapInputSerializer,
     PetitionRegionsOutputSerializer,
     PetitionReportInputSerializer,
     RegionLookupInputSerializer,
@@ -47,6 +48,36 @@ class PetitionRegionsView(PublicAPIView):
         data = PetitionRegionsOutputSerializer(regions).data
         response = Response(data)
         # The totals change once per counter pass; caches may serve them a little stale.
+        response["Cache-Control"] = "public, max-age=30, stale-while-revalidate=300"
+        return response
+
+
+class PetitionRegionsMapView(PublicAPIView):
+    """The map of the counted signatures by Land (or by Wahlkreis) as SVG, with the sources."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The answer is the image whatever the client accepts; errors are the JSON body.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[PetitionRegionsMapInputSerializer],
+        responses={(200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        from officials.maps import petition_region_counts, region_map_svg
+
+        serializer = PetitionRegionsMapInputSerializer(data=request.query_params.dict())
+        serializer.is_valid(raise_exception=True)
+        petition = petition_public_get(slug=slug)
+        level, locale = serializer.validated_data["level"], serializer.validated_data["locale"]
+        title = (petition.title_en if locale == "en" else "") or petition.title_de
+        svg = region_map_svg(
+            counts=petition_region_counts(petition=petition, level=level),
+            level=level,
+            title=title,
+            locale=locale,
+        )
+        response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
         response["Cache-Control"] = "public, max-age=30, stale-while-revalidate=300"
         return response
 

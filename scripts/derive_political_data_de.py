@@ -4,7 +4,7 @@
 
 RAW_DIR holds the upstream files byte for byte (their sha256 are in SOURCES.md):
 `btw25_geometrie_wahlkreise_vg250_shp_geo.dbf`, `plz-wahlkreis.csv`, `btw25_kerg_vorlaeufig.csv`,
-`mdb-data.json`. OUT_DIR defaults to officials/data/de/. Plain Python, no Django: run it after
+`mdb-data.json`, `germany-25-wahlkreise.geojson`. OUT_DIR defaults to officials/data/de/. Plain Python, no Django: run it after
 an election or a new member list, then `python manage.py load_political_data de`.
 """
 
@@ -51,6 +51,60 @@ def dbf_rows(path: Path) -> list[dict[str, str]]:
             position += length
         rows.append(row)
     return rows
+
+
+def _simplify(points: list[tuple[float, float]], tolerance: float) -> list[tuple[float, float]]:
+    """Douglas-Peucker on a projected ring (iterative, so long rings do not recurse deeply)."""
+    if len(points) < 4:
+        return points
+    keep = [False] * len(points)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(points) - 1)]
+    while stack:
+        first, last = stack.pop()
+        (x1, y1), (x2, y2) = points[first], points[last]
+        dx, dy = x2 - x1, y2 - y1
+        norm = (dx * dx + dy * dy) ** 0.5
+        worst, index = 0.0, -1
+        for i in range(first + 1, last):
+            px, py = points[i]
+            if norm:
+                distance = abs(dy * px - dx * py + x2 * y1 - y2 * x1) / norm
+            else:
+                distance = ((px - x1) ** 2 + (py - y1) ** 2) ** 0.5
+            if distance > worst:
+                worst, index = distance, i
+        if worst > tolerance and index > 0:
+            keep[index] = True
+            stack += [(first, index), (index, last)]
+    return [point for point, kept in zip(points, keep, strict=True) if kept]
+
+
+def map_geometry(path: Path, tolerance: float = 0.6) -> dict[str, object]:
+    """The Wahlkreise as simplified SVG paths in a plain projection (longitude scaled by the
+    cosine of 51°N), 100 units a degree of latitude, rounded to 0.1 unit."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    scale_x, scale = 100 * 0.6293, 100.0  # cos(51°)
+    west, north = 5.8, 55.1
+    shapes = []
+    max_x = max_y = 0.0
+    for feature in data["features"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        parts = []
+        for polygon in polygons:
+            for ring in polygon:
+                projected = [((lon - west) * scale_x, (north - lat) * scale) for lon, lat in ring]
+                simple = _simplify(projected, tolerance)
+                if len(simple) < 4:
+                    continue  # an islet smaller than the tolerance
+                max_x = max(max_x, *(x for x, _ in simple))
+                max_y = max(max_y, *(y for _, y in simple))
+                parts.append("M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in simple[:-1]) + "Z")
+        props = feature["properties"]
+        shapes.append({"number": int(props["WKR_NR"]), "state": props["LAND_NAME"], "path": "".join(parts)})
+    shapes.sort(key=lambda shape: int(str(shape["number"])))
+    return {"width": round(max_x + 1), "height": round(max_y + 1), "wahlkreise": shapes}
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
@@ -141,6 +195,9 @@ def main(raw: Path, out: Path) -> None:
         member_rows,
     )
     print(dict(links))
+    geometry = map_geometry(raw / "germany-25-wahlkreise.geojson")
+    (out / "wahlkreise_2025_map.json").write_text(json.dumps(geometry, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wahlkreise_2025_map.json: {len(geometry['wahlkreise'])} shapes")
     served = Counter(int(r[5]) for r in member_rows if r[3] == "list" and r[5])
     write_csv(
         out / "wahlkreise_ohne_direktmandat_2025.csv",

@@ -371,3 +371,75 @@ def test_a_plan_for_every_member_of_a_land_reaches_all_of_them_with_the_lands_co
     assert deliveries.count() == berlin.count() > 12  # 12 Wahlkreise, plus the list members
     assert {d.totals["state"]["count"] for d in deliveries} == {1}
     assert {d.official.mandate for d in deliveries} == {"direct", "list"}
+
+
+def test_the_public_map_shades_the_laender_by_their_count_and_names_its_sources(
+    german_data, db, petition, sign, api_client
+):
+    from petitions.counting import petition_counts_update
+
+    for postcode in ["10117", "10117", "80331"]:
+        sign(petition, postcode=postcode)
+    petition_counts_update()
+
+    response = api_client.get(f"/api/v1/petitions/{petition.slug}/regions/map.svg")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("image/svg+xml")
+    assert "public" in response["Cache-Control"]
+    svg = response.content.decode()
+    assert svg.count("data-region=") == 16
+    assert '<g fill="#c41e3a" stroke="#c41e3a" stroke-width="0.6" data-region="Berlin">' in svg  # the most
+    assert 'data-region="Bremen">' in svg and '<g fill="#ececec" stroke="#ececec"' in svg  # none there
+    assert "Berlin: 2 Unterschriften" in svg and "Bayern: 1 Unterschriften" in svg
+    assert "© Die Bundeswahlleiterin" in svg and "OpenStreetMap" in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "").replace("https://www.govdata.de", "")
+
+    by_wahlkreis = api_client.get(
+        f"/api/v1/petitions/{petition.slug}/regions/map.svg", {"level": "constituency", "locale": "en"}
+    ).content.decode()
+    assert by_wahlkreis.count("data-region=") == 299
+    assert "Wahlkreis 74: 2 signatures" in by_wahlkreis
+
+
+def test_the_map_refuses_a_bad_level_with_a_400_naming_it(german_data, db, petition, api_client):
+    response = api_client.get(f"/api/v1/petitions/{petition.slug}/regions/map.svg", {"level": "county"})
+
+    assert response.status_code == 400
+    assert "level" in response.json()["fields"]
+
+
+def test_the_map_geometry_ships_under_one_megabyte():
+    assert (DATA / "wahlkreise_2025_map.json").stat().st_size < 1_000_000
+
+
+def test_the_handover_report_draws_the_laender_map(german_data, db, petition, sign):
+    from officials.reports import ReportOptions, handover_report_render
+    from tests.officials.test_report import pdf_text
+
+    sign(petition, postcode="10117")
+    from petitions.counting import petition_counts_update
+
+    petition_counts_update()
+    without_map = handover_report_render(petition=petition, options=ReportOptions(table="constituency"))
+
+    with_map = handover_report_render(petition=petition, options=ReportOptions(table="state"))
+
+    # The map's 299 shapes make the state report markedly larger than the table-only one.
+    assert len(with_map) > len(without_map) + 20_000
+    assert "Quellen: Wahlkreise und Ergebnisse" in " ".join(pdf_text(with_map).split())
+
+
+def test_the_campaign_page_shows_the_laender_map(german_data, db, client):
+    from pages.services import campaign_demo_load
+    from petitions.models import Petition
+
+    campaign = campaign_demo_load()
+    petition = Petition.objects.filter(campaign=campaign).order_by("created_at").first()
+
+    page = client.get("/").content.decode()
+
+    src = f"/api/v1/petitions/{petition.slug}/regions/map.svg?locale=de"
+    assert src in page
+    image = client.get(src)
+    assert image.status_code == 200 and image["Content-Type"].startswith("image/svg+xml")
