@@ -17,12 +17,10 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from campaign.exceptions import ApplicationError
 from campaign.models import Campaign, OutgoingEmail
 from campaign.outbox.queueing import outgoing_email_queue
 from officials.imports import _int_or_none
 from officials.models import (
-    Constituency,
     Delivery,
     DeliveryPlan,
     Official,
@@ -365,35 +363,3 @@ def delivery_cancel(*, delivery_id: int) -> bool:
             status=Delivery.Status.CANCELED, updated_at=timezone.now()
         )
     )
-
-
-def handover_report_download(
-    *,
-    petition: Any,
-    user: Any,
-    constituency: int | None = None,
-    names: bool = False,
-    table: str = "state",
-    locale: str = "de",
-) -> bytes:
-    """Renders the handover report for staff and records the download in the export log
-    (who, when, which options), since it can carry names."""
-    # Imported here: the report pulls in fpdf, which only this staff download needs.
-    from campaign.exports import export_log_finish, export_log_start
-    from officials.reports import ReportOptions, handover_report_render
-
-    chosen = None
-    if constituency is not None:
-        chosen = Constituency.objects.filter(pk=constituency).first()
-        if chosen is None:
-            raise ApplicationError(
-                "Unknown constituency.", fields={"constituency": ["No constituency with this id."]}
-            )
-    filters = {"petition": petition.slug, "constituency": constituency, "names": names, "table": table}
-    log = export_log_start(user=user, kind="officials.handover_report", format="pdf", filters=filters)
-    pdf = handover_report_render(
-        petition=petition,
-        options=ReportOptions(constituency=chosen, include_names=names, table=table, locale=locale),
-    )
-    export_log_finish(export_log_id=log.pk, row_count=petition.signature_count, finished=True)
-    return pdf

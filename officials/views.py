@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError
-from officials.deliveries import handover_report_download
+from officials.handover import handover_report_download
 from officials.selectors import (
     constituency_totals_get,
     petition_public_get,

@@ -90,7 +90,9 @@ def map_geometry(path: Path, tolerance: float = 0.6) -> dict[str, object]:
     max_x = max_y = 0.0
     for feature in data["features"]:
         geometry = feature["geometry"]
-        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        polygons = (
+            geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        )
         parts = []
         for polygon in polygons:
             for ring in polygon:
@@ -196,7 +198,9 @@ def main(raw: Path, out: Path) -> None:
     )
     print(dict(links))
     geometry = map_geometry(raw / "germany-25-wahlkreise.geojson")
-    (out / "wahlkreise_2025_map.json").write_text(json.dumps(geometry, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    (out / "wahlkreise_2025_map.json").write_text(
+        json.dumps(geometry, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     print(f"wahlkreise_2025_map.json: {len(geometry['wahlkreise'])} shapes")
     served = Counter(int(r[5]) for r in member_rows if r[3] == "list" and r[5])
     write_csv(
