@@ -232,8 +232,6 @@ class SignaturePage:
     petition_title: str
     campaign_title: str
     accent_color: str
-    postcode: str = ""
-    country: str = ""
 
 
 def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
@@ -247,8 +245,6 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
             "first_name",
             "last_name",
             "email",
-            "postcode",
-            "country",
             "petition__slug",
             "petition__title_de",
             "petition__title_en",
@@ -272,6 +268,4 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
         campaign_title=(english and row["petition__campaign__title_en"])
         or row["petition__campaign__title_de"],
         accent_color=row["petition__campaign__accent_color"],
-        postcode=row["postcode"] or "",
-        country=row["country"] or "",
     )

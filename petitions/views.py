@@ -240,13 +240,7 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         other_lang="de" if lang == "en" else "en",
         accent_color=page.accent_color if page else "#b3123a",
         share_url=settings.PUBLIC_BASE_URL.rstrip("/") + "/",
-        signer={
-            "first_name": page.first_name,
-            "last_name": page.last_name,
-            "email": page.email,
-            "postcode": page.postcode,
-            "country": page.country,
-        }
+        signer={"first_name": page.first_name, "last_name": page.last_name, "email": page.email}
         if page and page.email and action == "confirm"
         else None,
         organisation_name=settings.ORGANISATION["name"],
