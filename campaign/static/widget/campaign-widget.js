@@ -593,7 +593,7 @@
     form.submit = h("button", { type: "submit", className: "cw-button", text: t.sign });
     // Which constituency the signature counts for, looked up while the form is filled in; the
     // sign step never waits for it.
-    form.regionNote = h("p", { className: "cw-region", id: this.id + "-region", "aria-live": "polite", hidden: true });
+    form.regionNote = h("p", { className: "cw-region", id: this.id + "-region", hidden: true });
     [
       heading,
       h("div", { className: "cw-row" }, [
@@ -622,6 +622,8 @@
       clearTimeout(form.regionTimer);
       form.regionTimer = setTimeout(function () { self.lookupRegion(); }, 250);
     };
+    // Read out with the postcode field (the form keeps one live region, for errors).
+    form.inputs.postcode.setAttribute("aria-describedby", form.inputs.postcode.getAttribute("aria-describedby") + " " + form.regionNote.id);
     form.inputs.postcode.addEventListener("input", lookup);
     form.inputs.country.addEventListener("change", lookup);
     form.node.addEventListener("submit", function (event) {
