@@ -443,3 +443,26 @@ def test_the_campaign_page_shows_the_laender_map(german_data, db, client):
     assert src in page
     image = client.get(src)
     assert image.status_code == 200 and image["Content-Type"].startswith("image/svg+xml")
+
+
+def test_an_update_reports_what_changed_and_refreshes_an_unverified_guess(german_data, db, data_copy):
+    wahlkreise = data_copy / "wahlkreise_2025.csv"
+    wahlkreise.write_text(
+        wahlkreise.read_text(encoding="utf-8").replace(",74,Berlin-Mitte,", ",74,Berlin-Mitte (neu),"),
+        encoding="utf-8",
+    )
+    members = data_copy / "abgeordnete_wp21.csv"
+    members.write_text(
+        members.read_text(encoding="utf-8").replace(
+            "gregor.gysi.wk@bundestag.de", "gregor.gysi@bundestag.de"
+        ),
+        encoding="utf-8",
+    )
+
+    out = _run("load_political_data", "de", "--data-dir", str(data_copy))
+
+    assert "constituencies: 0 added, 1 changed" in out
+    assert "officials: 0 added, 1 changed, 0 deactivated" in out
+    assert Constituency.objects.get(term="2025", number=74).name == "Berlin-Mitte (neu)"
+    gysi = Official.objects.get(external_id="bundestag:167")
+    assert (gysi.email, gysi.address_status) == ("gregor.gysi@bundestag.de", "unverified")
