@@ -73,12 +73,18 @@ def region_map_svg(
         name = key if level == "state" else f"Wahlkreis {key}"
         fill = _shade(value, peak)
         # The stroke in the fill colour hides the inner Wahlkreis lines of a Land map.
-        stroke = fill if level == "state" else "#ffffff"
+        stroke, stroke_width = (fill, "1") if level == "state" else ("#ffffff", "0.6")
         parts.append(
-            f'<g fill="{fill}" stroke="{stroke}" stroke-width="0.6" data-region="{escape(str(key))}">'
+            f'<g fill="{fill}" stroke="{stroke}" stroke-width="{stroke_width}" data-region="{escape(str(key))}">'
             + (f"<title>{escape(str(name))}: {_number(value, locale)} {label}</title>" if tooltips else "")
             + "".join(f'<path d="{path}"/>' for path in paths)
             + "</g>"
+        )
+    if level == "state":
+        # The Länder outlines, drawn over the fills (the Wahlkreis lines inside stay hidden).
+        outlines = "".join(f'<path d="{border["path"]}"/>' for border in geometry.get("borders", []))
+        parts.append(
+            f'<g fill="none" stroke="#ffffff" stroke-width="1.2" stroke-linejoin="round">{outlines}</g>'
         )
     legend_y = height + 8
     parts.append(

@@ -106,7 +106,58 @@ def map_geometry(path: Path, tolerance: float = 0.6) -> dict[str, object]:
         props = feature["properties"]
         shapes.append({"number": int(props["WKR_NR"]), "state": props["LAND_NAME"], "path": "".join(parts)})
     shapes.sort(key=lambda shape: int(str(shape["number"])))
-    return {"width": round(max_x + 1), "height": round(max_y + 1), "wahlkreise": shapes}
+    borders = []
+    for state, lines in sorted(_land_borders(data).items()):
+        parts = []
+        for line in lines:
+            projected = [((lon - west) * scale_x, (north - lat) * scale) for lon, lat in line]
+            simple = _simplify(projected, tolerance)
+            if len(simple) >= 2:
+                parts.append("M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in simple))
+        borders.append({"state": state, "path": "".join(parts)})
+    return {"width": round(max_x + 1), "height": round(max_y + 1), "wahlkreise": shapes, "borders": borders}
+
+
+def _land_borders(data: dict) -> dict[str, list[list[tuple[float, float]]]]:
+    """Each Land's outline: the edges of its Wahlkreise that no other Wahlkreis of the same
+    Land shares (the neighbouring polygons share their vertices exactly), chained into lines."""
+    edges: dict[str, Counter[tuple[tuple[float, float], tuple[float, float]]]] = defaultdict(Counter)
+    for feature in data["features"]:
+        geometry = feature["geometry"]
+        polygons = (
+            geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        )
+        state = feature["properties"]["LAND_NAME"]
+        for polygon in polygons:
+            for ring in polygon:
+                points = [(round(lon, 6), round(lat, 6)) for lon, lat in ring]
+                for a, b in zip(points, points[1:], strict=False):
+                    if a != b:
+                        edges[state][(min(a, b), max(a, b))] += 1
+    result: dict[str, list[list[tuple[float, float]]]] = {}
+    for state, counts in edges.items():
+        neighbours: dict[tuple[float, float], list[tuple[float, float]]] = defaultdict(list)
+        for (a, b), n in counts.items():
+            if n == 1:
+                neighbours[a].append(b)
+                neighbours[b].append(a)
+        lines = []
+        while neighbours:
+            start = next(iter(neighbours))
+            line, current = [start], start
+            while neighbours.get(current):
+                following = neighbours[current].pop()
+                neighbours[following].remove(current)
+                for point in (current, following):
+                    if not neighbours.get(point):
+                        neighbours.pop(point, None)
+                line.append(following)
+                current = following
+            neighbours.pop(start, None) if not neighbours.get(start) else None
+            if len(line) > 1:
+                lines.append(line)
+        result[state] = lines
+    return result
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:

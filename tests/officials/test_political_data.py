@@ -389,7 +389,8 @@ def test_the_public_map_shades_the_laender_by_their_count_and_names_its_sources(
     assert "public" in response["Cache-Control"]
     svg = response.content.decode()
     assert svg.count("data-region=") == 16
-    assert '<g fill="#c41e3a" stroke="#c41e3a" stroke-width="0.6" data-region="Berlin">' in svg  # the most
+    assert svg.count('stroke="#ffffff" stroke-width="1.2"') == 1  # the Länder outlines
+    assert '<g fill="#c41e3a" stroke="#c41e3a" stroke-width="1" data-region="Berlin">' in svg  # the most
     assert 'data-region="Bremen">' in svg and '<g fill="#ececec" stroke="#ececec"' in svg  # none there
     assert "Berlin: 2 Unterschriften" in svg and "Bayern: 1 Unterschriften" in svg
     assert "© Die Bundeswahlleiterin" in svg and "OpenStreetMap" in svg
@@ -466,3 +467,19 @@ def test_an_update_reports_what_changed_and_refreshes_an_unverified_guess(german
     assert Constituency.objects.get(term="2025", number=74).name == "Berlin-Mitte (neu)"
     gysi = Official.objects.get(external_id="bundestag:167")
     assert (gysi.email, gysi.address_status) == ("gregor.gysi@bundestag.de", "unverified")
+
+
+def test_sources_md_states_the_checksum_of_every_shipped_file():
+    import hashlib
+    import re
+
+    stated = dict(
+        (name, digest)
+        for digest, name in re.findall(
+            r"^([0-9a-f]{64})  (\S+)$", (DATA / "SOURCES.md").read_text(), re.MULTILINE
+        )
+    )
+    shipped = {path.name for path in DATA.iterdir() if path.name not in {"SOURCES.md", "manifest.json"}}
+    assert set(stated) == shipped
+    for name, digest in stated.items():
+        assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, name
