@@ -39,5 +39,6 @@ urlpatterns = [
     path("privacy/export/", privacy_pages.privacy_export_page, name="privacy-export-page"),
     path("", include("petitions.urls_pages")),
     path("", include("donations.urls_pages")),
+    path("", include("officials.urls_pages")),
     path("", include("pages.urls_pages")),
 ]
