@@ -19,6 +19,7 @@ from officials.verification import (
     official_address_verification_send,
 )
 from petitions.counting import petition_counts_update
+from tests.conftest import staff_login
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def admin_browser(db, django_user_model) -> Client:
         username="admin", email="admin@example.org", password="pw"
     )
     client = Client()
-    client.force_login(user)
+    staff_login(client, user)
     return client
 
 
