@@ -224,7 +224,7 @@ def fixtures_create(*, with_rows: bool) -> Fixtures:
         export_petition = Petition.objects.create(
             campaign=campaign, slug=EXPORT_SLUG, title_de="Export", status=Petition.Status.OPEN
         )
-        codes = _sample_postcodes_load()
+        codes = _postcodes_load()
         log(f"inserting {ROWS:,} signatures (one INSERT ... SELECT generate_series)")
         started = time.monotonic()
         with connection.cursor() as cursor:
@@ -256,15 +256,14 @@ def fixtures_create(*, with_rows: bool) -> Fixtures:
     )
 
 
-def _sample_postcodes_load() -> list[str]:
-    """Loads the officials app's sample constituency mapping and returns its postcodes (the
-    generated signatures spread over them)."""
+def _postcodes_load() -> list[str]:
+    """Loads the shipped German mapping (the 299 Wahlkreise of 2025, about 8,200 postcodes)
+    and returns its postcodes (the generated signatures spread over them)."""
     from django.core.management import call_command
 
     from officials.models import PostcodeArea
 
-    call_command("import_constituencies", sample=True, verbosity=0)
-    call_command("import_postcodes", sample=True, verbosity=0)
+    call_command("load_political_data", "de", "--no-recount", verbosity=0)
     codes = sorted(set(PostcodeArea.objects.filter(country="DE").values_list("postcode", flat=True)))
     log(f"postcode mapping: {len(codes)} German postcodes")
     return codes

@@ -11,8 +11,23 @@ from django.db import models
 from django.http import HttpRequest
 
 from campaign.audit import audit_record
-from campaign.models import AuditEntry, Campaign, ExportLog, Organisation, OutgoingEmail
-from campaign.permissions import ORGANISE, PRIVACY_OFFICER, VIEW_REPORTS, RoleAdminMixin
+from campaign.models import (
+    AuditEntry,
+    Campaign,
+    ErasureReceipt,
+    ExportLog,
+    Organisation,
+    OutgoingEmail,
+    PrivacyRequest,
+    SuppressedAddress,
+)
+from campaign.permissions import (
+    ORGANISE,
+    PRIVACY_OFFICER,
+    VIEW_REPORTS,
+    RoleAdminMixin,
+    user_has_staff_permission,
+)
 
 # The admin and staff pages carry the service's organisation's name (ORG_NAME), not Django's:
 # one admin serves every campaign.
@@ -185,3 +200,43 @@ admin.site.unregister(User)
 admin.site.register(User, StaffUserAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, StaffGroupAdmin)
+
+
+class _ReadOnlyAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Records written by the privacy services only (campaign/privacy/), for the privacy officer."""
+
+    view_permissions = (PRIVACY_OFFICER,)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ErasureReceipt)
+class ErasureReceiptAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "created_at", "origin", "requested_by"]
+    list_filter = ["origin"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "kind", "status", "created_at", "due_at", "confirmed_at", "completed_at"]
+    list_filter = ["kind", "status"]
+    exclude = ["email_sealed", "confirm_token_hash", "export_token_hash"]
+
+
+@admin.register(SuppressedAddress)
+class SuppressedAddressAdmin(_ReadOnlyAdmin):
+    """Deleting an entry lets non-transactional mail reach the address again (e.g. after a
+    bounce that turned out to be temporary)."""
+
+    list_display = ["email_hash", "reason", "created_at"]
+    list_filter = ["reason"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return user_has_staff_permission(request.user, PRIVACY_OFFICER)

@@ -17,3 +17,10 @@ class CampaignConfig(AppConfig):
         from campaign.logs import request_id_clear
 
         request_finished.connect(request_id_clear, dispatch_uid="campaign.request_id_clear")
+
+        from anymail.signals import tracking
+
+        from campaign.privacy import requests  # noqa: F401 - registers the privacy mail builders
+        from campaign.privacy.bounces import anymail_event_received
+
+        tracking.connect(anymail_event_received, dispatch_uid="campaign.privacy.bounces")

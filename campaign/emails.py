@@ -48,6 +48,17 @@ class PreparedEmail:
 
 EmailBuilder = Callable[["OutgoingEmail"], PreparedEmail]
 _builders: dict[str, EmailBuilder] = {}
+# Non-transactional kinds (updates, newsletters, reminders): they honour the suppression list
+# and carry the one-click unsubscribe headers (campaign.privacy.suppression).
+_bulk_kinds: set[str] = set()
+
+
+def register_bulk_kind(kind: str) -> None:
+    _bulk_kinds.add(kind)
+
+
+def is_bulk_kind(kind: str) -> bool:
+    return kind in _bulk_kinds
 
 
 def register_email_builder(kind: str) -> Callable[[EmailBuilder], EmailBuilder]:
@@ -74,6 +85,12 @@ def email_render(email: OutgoingEmail) -> EmailMultiAlternatives:
         **prepared.context,
         "locale": email.locale,
     }
+    headers = {"Auto-Submitted": "auto-generated", **prepared.headers}
+    if is_bulk_kind(email.kind):
+        from campaign.privacy.suppression import unsubscribe_headers, unsubscribe_url
+
+        headers.update(unsubscribe_headers(email=email.to_email, locale=email.locale))
+        context["unsubscribe_url"] = unsubscribe_url(email=email.to_email, locale=email.locale)
     with translation.override(email.locale):
         subject = render_to_string(f"emails/{email.kind}-subject.txt", context).strip()
         body = render_to_string(f"emails/{email.kind}-body.txt", context)
@@ -86,7 +103,7 @@ def email_render(email: OutgoingEmail) -> EmailMultiAlternatives:
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to_email],
-        headers={"Auto-Submitted": "auto-generated", **prepared.headers},
+        headers=headers,
     )
     if html:
         message.attach_alternative(html, "text/html")

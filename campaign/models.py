@@ -284,3 +284,128 @@ class StaffToken(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class ErasureReceipt(models.Model):
+    """What an erasure by e-mail address did: per area what was erased (counts) and what was
+    kept and why. It holds a keyed hash of the address (campaign.privacy.hashing), never the
+    address, so a repeated request can be matched without keeping what was erased."""
+
+    class Origin(models.TextChoices):
+        STAFF = "staff", "Staff (API)"
+        COMMAND = "command", "Management command"
+        PERSON = "person", "Request by the person"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    email_hash = models.CharField(max_length=64, db_index=True)
+    origin = models.CharField(max_length=10, choices=Origin.choices)
+    requested_by = models.CharField(max_length=150, blank=True, help_text="The staff account, if any.")
+    erased = models.JSONField(default=dict)
+    kept = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Erasure #{self.pk} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SuppressedAddress(models.Model):
+    """An address that gets no further non-transactional mail (updates, newsletters,
+    reminders): unsubscribed, hard-bounced, complained about, or erased. Stored as a keyed
+    hash (campaign.privacy.hashing); transactional mails (confirmations, receipts) still go."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Hard bounce"
+        COMPLAINED = "complained", "Complaint"
+        ERASED = "erased", "Erased"
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "suppressed addresses"
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.email_hash[:12]}"
+
+
+class PrivacyRequest(models.Model):
+    """A request by a person (GDPR Art. 15 access, Art. 17 erasure), made with their e-mail
+    address and confirmed through a link mailed to it. The address rests only sealed
+    (campaign.privacy.sealing) and only while it is needed: until the erasure ran, or until the
+    access export expired; the keyed hash stays for the record and the per-address limit."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", "Access (Art. 15)"
+        ERASURE = "erasure", "Erasure (Art. 17)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the person's confirmation"
+        UNKNOWN = "unknown", "Nothing held about the address (no mail sent)"
+        LIMITED = "limited", "Dropped: too many requests for the address"
+        COMPLETED = "completed", "Completed"
+        EXPIRED = "expired", "Not confirmed in time"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, db_index=True)
+    email_hash = models.CharField(max_length=64, db_index=True)
+    email_sealed = models.TextField(blank=True)
+    locale = models.CharField(max_length=5, default="de")
+    # The answer is due a month after the request (Art. 12(3)).
+    due_at = models.DateTimeField()
+    confirm_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    export_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    export_expires_at = models.DateTimeField(null=True, blank=True)
+    erasure_receipt = models.ForeignKey(
+        ErasureReceipt, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} request #{self.pk} ({self.status})"
+
+
+class ConsentRecord(models.Model):
+    """The proof of one consent for one purpose (the petition's double opt-in, its updates,
+    the newsletter): which text (version and SHA-256), when, from which page, when it was
+    confirmed by the link mailed to the address, and when and how it ended. It names the
+    person only by the keyed hash of the address (campaign.privacy.hashing), so it stays as
+    proof after an erasure."""
+
+    class Purpose(models.TextChoices):
+        PETITION = "petition", "Petition signature (double opt-in)"
+        UPDATES = "updates", "Petition updates"
+        NEWSLETTER = "newsletter", "Newsletter"
+
+    purpose = models.CharField(max_length=12, choices=Purpose.choices)
+    # What the consent was given with, e.g. ("petitions.signature", 42).
+    subject_type = models.CharField(max_length=60)
+    subject_id = models.BigIntegerField()
+    email_hash = models.CharField(max_length=64, db_index=True)
+    scope = models.CharField(max_length=80, blank=True, help_text="e.g. the petition's slug")
+    text_version = models.CharField(max_length=40, blank=True)
+    text_sha256 = models.CharField(max_length=64, blank=True)
+    given_at = models.DateTimeField()
+    origin = models.CharField(max_length=500, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_how = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["given_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "subject_type", "subject_id"], name="consent_one_per_purpose_and_subject"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} consent #{self.pk}"

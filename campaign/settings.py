@@ -71,6 +71,15 @@ SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else require("SE
 # A separate key for hashing IP addresses and tokens, so rotating SECRET_KEY (sessions) does not
 # change stored hashes.
 HASH_SECRET = env_str("HASH_SECRET", SECRET_KEY)
+# The key of the privacy records: keyed hashes of erased and suppressed addresses, and the seal
+# of what tax law makes us keep after an erasure (campaign/privacy/). Losing it loses the sealed
+# receipt copies, so it is kept like the other production secrets.
+PRIVACY_SECRET = env_str("PRIVACY_SECRET", HASH_SECRET)
+# Requests by the person (access, erasure): how many a day per address are acted upon, how long
+# the confirmation link and the access export link are valid.
+PRIVACY_REQUESTS_PER_ADDRESS_PER_DAY = env_int("PRIVACY_REQUESTS_PER_ADDRESS_PER_DAY", 3)
+PRIVACY_REQUEST_CONFIRM_DAYS = env_int("PRIVACY_REQUEST_CONFIRM_DAYS", 7)
+PRIVACY_EXPORT_VALID_DAYS = env_int("PRIVACY_EXPORT_VALID_DAYS", 7)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
@@ -90,6 +99,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "anymail",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -239,6 +249,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "campaign.outgoing_email_sweep",
         "schedule": float(OUTBOX_SWEEP_INTERVAL_SECONDS),
     },
+    # Forget the sealed address of privacy requests never confirmed and of expired exports.
+    "privacy-requests-expire": {
+        "task": "campaign.privacy_requests_expire",
+        "schedule": _crontab(minute=41),
+    },
 }
 
 # --- Staff: audit trail, two-factor login, API tokens ---------------------------------------
@@ -268,6 +283,9 @@ PETITIONS_RETENTION_DAYS = env_int("PETITIONS_RETENTION_DAYS", 365)
 PETITIONS_CONFIRMATION_MAX_MAILS = env_int("PETITIONS_CONFIRMATION_MAX_MAILS", 5)
 PETITIONS_CONFIRMATION_RESEND_MINUTES = env_int("PETITIONS_CONFIRMATION_RESEND_MINUTES", 10)
 PETITIONS_REMINDER_ENABLED = env_bool("PETITIONS_REMINDER_ENABLED", False)
+# Supporter updates go out in batches: this many mails every so many seconds.
+PETITIONS_UPDATE_BATCH_SIZE = env_int("PETITIONS_UPDATE_BATCH_SIZE", 200)
+PETITIONS_UPDATE_BATCH_INTERVAL_SECONDS = env_int("PETITIONS_UPDATE_BATCH_INTERVAL_SECONDS", 60)
 PETITIONS_REMINDER_AFTER_HOURS = env_int("PETITIONS_REMINDER_AFTER_HOURS", 24)
 PETITIONS_COUNT_INTERVAL_SECONDS = env_int("PETITIONS_COUNT_INTERVAL_SECONDS", 10)
 # Per-process cache of the public count, and the Cache-Control the count endpoint sends.
@@ -489,6 +507,13 @@ else:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Kampagne <kampagne@example.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The shared secret of the mail provider's delivery-event webhooks: HTTP basic auth
+# ("user:password") of django-anymail's tracking webhooks, and the HMAC key of the generic JSON
+# format (campaign/privacy/bounces.py). Unset: neither webhook accepts events.
+MAIL_WEBHOOK_SECRET = env_str("MAIL_WEBHOOK_SECRET", "")
+ANYMAIL = {"WEBHOOK_SECRET": MAIL_WEBHOOK_SECRET or None}
+# The mailto of the List-Unsubscribe header (RFC 8058 mails); the sender address by default.
+UNSUBSCRIBE_MAILTO = env_str("UNSUBSCRIBE_MAILTO", DEFAULT_FROM_EMAIL.rsplit("<", 1)[-1].strip(" >"))
 # Campaign staff who get milestone notices and other internal mail.
 STAFF_NOTIFICATION_EMAILS = env_list("STAFF_NOTIFICATION_EMAILS")
 
@@ -562,6 +587,7 @@ REST_FRAMEWORK = {
         "sign": env_str("THROTTLE_SIGN_RATE", "30/minute"),
         "donate": env_str("THROTTLE_DONATE_RATE", "10/minute"),
         "token": env_str("THROTTLE_TOKEN_RATE", "30/minute"),
+        "privacy_request": env_str("THROTTLE_PRIVACY_REQUEST_RATE", "10/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

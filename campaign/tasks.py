@@ -33,3 +33,10 @@ def audit_entries_purge_task(**kwargs: Any) -> None:
     from campaign.audit import audit_entries_purge
 
     audit_entries_purge()
+
+
+@shared_task(name="campaign.privacy_requests_expire", ignore_result=True)
+def privacy_requests_expire_task(**kwargs: Any) -> None:
+    from campaign.privacy.requests import privacy_requests_expire
+
+    privacy_requests_expire()

@@ -3,6 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from campaign import views
+from campaign.privacy import pages as privacy_pages
 
 handler400 = "campaign.exceptions.handler400"
 handler403 = "campaign.exceptions.handler403"
@@ -14,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
     path("staff/audit/", views.StaffAuditEntryListView.as_view(), name="staff-audit-list"),
     path("staff/audit.csv", views.StaffAuditEntryExportView.as_view(), name="staff-audit-export-csv"),
+    path("", include("campaign.privacy.urls")),
     path("", include("petitions.urls")),
     path("", include("donations.urls")),
     path("", include("officials.urls")),
@@ -29,8 +31,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The staff login with its second factor, the enrolment and the API tokens.
     path("staff/", include("campaign.staff_urls")),
+    # Delivery events (bounces, complaints) of the common mail providers; docs/privacy.md.
+    path("mail/anymail/", include("anymail.urls")),
     # Pages people open from mails and the demo landing page.
+    path("unsubscribe/", privacy_pages.unsubscribe_page, name="unsubscribe-page"),
+    path("privacy/confirm/", privacy_pages.privacy_request_confirm_page, name="privacy-confirm-page"),
+    path("privacy/export/", privacy_pages.privacy_export_page, name="privacy-export-page"),
     path("", include("petitions.urls_pages")),
     path("", include("donations.urls_pages")),
+    path("", include("officials.urls_pages")),
     path("", include("pages.urls_pages")),
 ]

@@ -31,6 +31,7 @@ from campaign.emails import Attachment, PreparedEmail, register_email_builder
 from campaign.models import Campaign
 from campaign.outbox.queueing import outgoing_email_queue
 from campaign.pdf import FONT_FAMILY, pdf_document_new
+from campaign.privacy.sealing import unseal
 from campaign.selectors import campaign_receipt_issuer_get
 from donations.models import Donation, Donor, Receipt, ReceiptCounter
 
@@ -286,8 +287,9 @@ def _pdf_donor_and_gift(pdf: FPDF, receipt: Receipt, text: _Text) -> None:
     text(f"Nummer der Bestätigung: {receipt.number}", style="B")
     pdf.ln(2)
     text("Name und Anschrift des Zuwendenden:", style="B")
-    text(receipt.donor_name)
-    text(receipt.donor_address)
+    # A receipt kept after an erasure is sealed; it is rendered only for the tax duty.
+    text(unseal(receipt.donor_name))
+    text(unseal(receipt.donor_address))
     pdf.ln(3)
     text("Betrag der Zuwendung in Ziffern:", style="B")
     text(_euro(receipt.amount))

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from campaign.audit import audit_record, audit_selection
 from campaign.exceptions import ApplicationError
 from campaign.permissions import ORGANISE, VIEW_REPORTS, RoleAdminMixin, user_has_staff_permission
-from officials.deliveries import delivery_cancel, delivery_plan_recipients, delivery_resend
+from officials.deliveries import delivery_cancel, delivery_resend
 from officials.imports import constituencies_import, csv_rows_read, officials_import, postcode_areas_import
 from officials.models import (
     Constituency,
@@ -24,6 +24,12 @@ from officials.models import (
     Official,
     PostcodeArea,
     RegionTotal,
+)
+from officials.recipients import delivery_plan_recipient_counts
+from officials.verification import (
+    official_address_mark_verified,
+    official_address_reset,
+    official_address_verification_send,
 )
 
 if TYPE_CHECKING:
@@ -104,10 +110,11 @@ class CSVImportMixin:
 class ConstituencyAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
     view_permissions = (VIEW_REPORTS,)
     change_permissions = (ORGANISE,)
-    list_display = ["parliament", "number", "name", "state"]
-    list_filter = ["parliament", "state"]
+    list_display = ["parliament", "term", "number", "name", "state"]
+    list_filter = ["parliament", "term", "state"]
     search_fields = ["name", "state", "=number"]
     import_columns = ("parliament", "number", "name", "state")
+    import_help = "Optional column: term (e.g. 2025): numbers are matched within a term."
 
     def import_rows(self, rows: list[dict[str, str]], replace: bool) -> dict[str, int]:
         return constituencies_import(rows=rows)
@@ -129,23 +136,81 @@ class PostcodeAreaAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
         return postcode_areas_import(rows=rows, replace=replace)
 
 
+class OfficialAdminForm(forms.ModelForm):
+    manual_check = forms.CharField(
+        required=False,
+        max_length=450,
+        label="Record a manual check",
+        help_text="How you verified the address, e.g. “confirmed by phone with the office on 3 Dec”. "
+        "Saving with a note marks the address verified; mails go only to verified addresses.",
+    )
+
+    class Meta:
+        model = Official
+        fields = [
+            "name",
+            "salutation",
+            "email",
+            "role",
+            "organisation",
+            "parliament",
+            "state",
+            "mandate",
+            "constituency",
+            "office_address",
+            "language",
+            "active",
+        ]
+
+
 @admin.register(Official)
 class OfficialAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
     view_permissions = (VIEW_REPORTS,)
     change_permissions = (ORGANISE,)
-    list_display = ["name", "role", "organisation", "constituency", "language", "active"]
-    list_filter = ["active", "language", "constituency__parliament", "organisation"]
-    search_fields = ["name", "email", "organisation", "constituency__name"]
+    form = OfficialAdminForm
+    list_display = ["name", "organisation", "mandate", "state", "constituency", "address_status", "active"]
+    list_filter = ["active", "address_status", "mandate", "state", "parliament", "organisation", "language"]
+    search_fields = ["name", "email", "organisation", "constituency__name", "external_id"]
     autocomplete_fields = ["constituency"]
     list_select_related = ["constituency"]
+    actions = ["send_verification_mails"]
+    readonly_fields = [
+        "external_id",
+        "address_status",
+        "address_verification_method",
+        "address_verified_at",
+        "address_verified_by",
+        "address_verification_note",
+        "address_verification_sent_at",
+    ]
     import_columns = ("name", "email")
     import_help = (
-        "Optional columns: salutation, role, organisation, parliament, constituency_number, "
-        "language (de/en), active (true/false). Officials are matched by e-mail address."
+        "Optional columns: salutation, role, organisation, parliament, term, constituency_number, "
+        "language (de/en), active (true/false). Officials are matched by e-mail address; imported "
+        "addresses are unverified until staff verify them."
     )
 
     def import_rows(self, rows: list[dict[str, str]], replace: bool) -> dict[str, int]:
         return officials_import(rows=rows)
+
+    def save_model(self, request: HttpRequest, obj: Official, form: forms.ModelForm, change: bool) -> None:
+        if change and "email" in form.changed_data:
+            official_address_reset(official=obj)  # a new address is unverified again
+        super().save_model(request, obj, form, change)
+        note = form.cleaned_data.get("manual_check", "")
+        if note:
+            official_address_mark_verified(
+                official_id=obj.pk, staff_name=request.user.get_username(), note=note
+            )
+
+    @admin.action(description="Send a verification mail to the selected officials' addresses")
+    def send_verification_mails(self, request: HttpRequest, queryset: QuerySet[Official]) -> None:
+        pending = queryset.exclude(address_status=Official.AddressStatus.VERIFIED).filter(active=True)
+        sent = 0
+        for pk in pending.values_list("pk", flat=True):
+            official_address_verification_send(official_id=pk, staff_name=request.user.get_username())
+            sent += 1
+        self.message_user(request, f"{sent} verification mails queued.", messages.SUCCESS)
 
 
 @admin.register(DeliveryPlan)
@@ -168,7 +233,7 @@ class DeliveryPlanAdmin(RoleAdminMixin, admin.ModelAdmin):
     readonly_fields = ["recipients", "last_period", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["petition", "name", "active"]}),
-        ("Recipients", {"fields": ["officials", "parliament", "recipients"]}),
+        ("Recipients", {"fields": ["officials", "parliament", "direct_only", "state", "recipients"]}),
         ("Milestones", {"fields": ["milestones"]}),
         (
             "Weekly schedule",
@@ -194,8 +259,14 @@ class DeliveryPlanAdmin(RoleAdminMixin, admin.ModelAdmin):
     ]
 
     @admin.display(description="recipients (active)")
-    def recipients(self, plan: DeliveryPlan) -> int:
-        return delivery_plan_recipients(plan=plan).count() if plan.pk else 0
+    def recipients(self, plan: DeliveryPlan) -> str:
+        if not plan.pk:
+            return "—"
+        counts = delivery_plan_recipient_counts(plan=plan)
+        if not counts["unverified"]:
+            return f"{counts['verified']} verified"
+        # Unverified addresses receive nothing until staff verify them (Officials > verify).
+        return f"{counts['verified']} verified, {counts['unverified']} unverified (not mailed)"
 
     @admin.display(description="schedule")
     def schedule(self, plan: DeliveryPlan) -> str:

@@ -48,7 +48,21 @@ class PetitionAdmin(RoleAdminMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["campaign", "slug", "status", "opens_at", "closes_at"]}),
         ("Text", {"fields": ["title_de", "title_en", "text_de", "text_en"]}),
-        ("Consent", {"fields": ["consent_text_de", "consent_text_en", "consent_version", "altcha_enabled"]}),
+        (
+            "Consent",
+            {
+                "fields": [
+                    "consent_text_de",
+                    "consent_text_en",
+                    "updates_consent_text_de",
+                    "updates_consent_text_en",
+                    "newsletter_consent_text_de",
+                    "newsletter_consent_text_en",
+                    "consent_version",
+                    "altcha_enabled",
+                ]
+            },
+        ),
         ("Counts", {"fields": ["signature_count", "offline_count", "counts_updated_at"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]

@@ -156,6 +156,15 @@ def petition_detail_get(*, slug: str) -> dict[str, Any]:
             "de": petition.consent_text_de,
             "en": petition.consent_text_en or petition.consent_text_de,
         },
+        # The texts of the optional checkboxes (empty: the form uses its own wording).
+        "updates_consent_text": {
+            "de": petition.updates_consent_text_de,
+            "en": petition.updates_consent_text_en or petition.updates_consent_text_de,
+        },
+        "newsletter_consent_text": {
+            "de": petition.newsletter_consent_text_de,
+            "en": petition.newsletter_consent_text_en or petition.newsletter_consent_text_de,
+        },
         "consent_version": petition.consent_version,
         "altcha_enabled": petition.altcha_enabled,
         "counts_updated_at": petition.counts_updated_at,

@@ -73,6 +73,7 @@ def signature_create(*, petition: PetitionForSigning, data: SignatureInput, ip: 
         "is_flagged": bool(flag_reason),
         "flag_reason": flag_reason,
         "newsletter_consent": data.newsletter_consent,
+        "updates_consent": data.updates_consent,
         "show_name_publicly": data.show_name_publicly,
         "share_name_with_officials": data.share_name_with_officials,
         "utm_source": data.utm_source,
@@ -105,7 +106,7 @@ def _signature_insert_sql() -> str:
     signature_table = Signature._meta.db_table
     columns = (
         "created_at updated_at petition_id first_name last_name email email_normalized email_domain "
-        "postcode country city locale status is_flagged flag_reason newsletter_consent "
+        "postcode country city locale status is_flagged flag_reason newsletter_consent updates_consent "
         "show_name_publicly share_name_with_officials utm_source utm_medium utm_campaign referrer "
         "consent_version consent_text_hash consent_at consent_origin ip_hash counted "
         "confirmation_mail_count confirmation_mail_at"

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, error_body
 from campaign.permissions import EXPORT_PERSONAL_DATA, ORGANISE, HasStaffPermission
+from campaign.privacy.permissions import IsOrganiser
 from campaign.selectors import campaign_organisation_by_id_get
 from campaign.throttles import FailOpenScopedRateThrottle
 from petitions.confirmation import signature_confirm, signature_withdraw
@@ -40,6 +41,8 @@ from petitions.serializers import (
     InvalidationOutputSerializer,
     PetitionCountOutputSerializer,
     PetitionOutputSerializer,
+    PetitionUpdateCreateInputSerializer,
+    PetitionUpdateOutputSerializer,
     RecentSignerOutputSerializer,
     SignatureAcceptedOutputSerializer,
     SignatureCreateInputSerializer,
@@ -49,6 +52,7 @@ from petitions.serializers import (
 )
 from petitions.signing import signature_create
 from petitions.throttles import SignRateThrottle
+from petitions.updates import petition_update_create
 from petitions.validation import SignatureInputError, signature_input_validate
 
 # The one answer to every accepted signing: new, repeated and flagged alike.
@@ -298,3 +302,41 @@ class SignatureExportView(APIView):
             format=self.export_format,
             user=request.user,
         )
+
+
+class PetitionUpdateCreateView(APIView):
+    """Organiser: a supporter update. `send: false` answers the preview and mails a test to
+    the organiser; `send: true` starts the batched mailing to the signers who agreed."""
+
+    permission_classes = [IsOrganiser]
+
+    @extend_schema(
+        request=PetitionUpdateCreateInputSerializer,
+        responses={200: PetitionUpdateOutputSerializer, 202: PetitionUpdateOutputSerializer},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        petition = petition_public_get(slug=slug)
+        serializer = PetitionUpdateCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        own_address = getattr(request.user, "email", "")
+        if not data["send"] and not own_address:
+            raise ApplicationError(
+                _("Your account has no e-mail address for the test send."),
+                code="invalid",
+                fields={"send": [_("Add an e-mail address to your account, or send.")]},
+            )
+        update = petition_update_create(petition=petition, user=request.user, **data)
+        preview = {
+            locale: dict(zip(("subject", "body_text"), update.text(locale), strict=True))
+            for locale in ("de", "en")
+        }
+        body = {
+            "id": update.pk,
+            "status": update.status,
+            "recipient_count": update.recipient_count,
+            "preview": preview,
+            "test_sent_to": "" if data["send"] else own_address,
+        }
+        code = status.HTTP_202_ACCEPTED if data["send"] else status.HTTP_200_OK
+        return Response(PetitionUpdateOutputSerializer(body).data, status=code)
