@@ -546,6 +546,8 @@ STRIPE_JS_URL = env_str(
     f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/",
 )
 CORS_URLS_REGEX = r"^/api/v1/(?!staff/).*$"
+# Pages embedding the widget may read the request id (to quote it in a support request).
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 CORS_ALLOW_CREDENTIALS = False
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
