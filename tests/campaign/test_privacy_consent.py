@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -18,6 +17,7 @@ from campaign.privacy.suppression import unsubscribe_url
 from petitions.confirmation import signature_confirm, signature_withdraw
 from petitions.hashing import consent_text_hash
 from petitions.models import Signature
+from tests.conftest import staff_api_client, staff_user_create
 from tests.fixtures.petitions import mail_link_token, sign_payload
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +27,7 @@ EMAIL = "consenting@example.org"
 
 @pytest.fixture
 def officer(django_user_model: Any) -> APIClient:
-    user = django_user_model.objects.create_user(username="dpo-consent", password="x")
-    user.user_permissions.add(Permission.objects.get(codename="privacy_officer"))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return staff_api_client(staff_user_create(django_user_model, "dpo-consent", "privacy officer"))
 
 
 def _sign_and_confirm(api_client: Any, smtp_server: Any, petition: Any, **consents: bool) -> Any:

@@ -9,12 +9,12 @@ import json
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import connection
 
 from campaign.models import ErasureReceipt, OutgoingEmail, SuppressedAddress
 from campaign.outbox.sending import outgoing_email_send
+from campaign.permissions import ROLES
 from campaign.privacy.hashing import address_hash
 from campaign.privacy.sealing import unseal
 from donations.models import Donation, Mandate, Receipt, StripeEvent
@@ -23,6 +23,7 @@ from officials.regions import region_totals_recount
 from petitions.confirmation import signature_confirm
 from petitions.counting import petition_counts_recount, petition_counts_update
 from petitions.models import Milestone, Petition, Signature
+from tests.conftest import staff_api_client, staff_login, staff_user_create
 from tests.donations.helpers import RECEIPT_ADDRESS, donation_complete, donation_start
 from tests.fixtures.petitions import PetitionFactory, mail_link_token, sign_payload
 
@@ -62,11 +63,7 @@ def text_columns_holding(needles: list[str]) -> list[tuple[str, str, str]]:
 
 @pytest.fixture
 def privacy_officer(django_user_model: Any) -> Any:
-    user = django_user_model.objects.create_user(username="dpo", password="x", is_staff=True)
-    user.user_permissions.add(
-        Permission.objects.get(codename="privacy_officer", content_type__app_label="campaign")
-    )
-    return user
+    return staff_user_create(django_user_model, "dpo", "privacy officer")
 
 
 def _sign_and_confirm(
@@ -141,8 +138,7 @@ def test_an_erasure_leaves_no_trace_of_the_person_and_every_count_unchanged(
     tables = {table for table, _, _ in text_columns_holding(NEEDLES)}
     assert {"petitions_signature", "donations_donor", "donations_receipt", "campaign_outgoingemail"} <= tables
 
-    client = api_client.__class__()
-    client.force_authenticate(privacy_officer)
+    client = staff_api_client(privacy_officer)
     response = client.post("/api/v1/staff/privacy/erasures/", {"email": EMAIL}, format="json")
 
     assert response.status_code == 201, response.content
@@ -183,9 +179,11 @@ def test_an_erasure_runs_again_without_error_and_erases_nothing_more(campaign, c
     assert "nobody-known" not in capsys.readouterr().out
 
 
-def test_only_a_privacy_officer_may_erase(staff_client, api_client):
+def test_only_a_privacy_officer_may_erase(django_user_model, api_client):
+    roles = [role for role in ROLES if role != "privacy officer"]
+    other_staff = staff_api_client(staff_user_create(django_user_model, "not-dpo", *roles))
     assert (
-        staff_client.post("/api/v1/staff/privacy/erasures/", {"email": EMAIL}, format="json").status_code
+        other_staff.post("/api/v1/staff/privacy/erasures/", {"email": EMAIL}, format="json").status_code
         == 403
     )
     assert api_client.post(
@@ -193,15 +191,17 @@ def test_only_a_privacy_officer_may_erase(staff_client, api_client):
     ).status_code in (401, 403)
 
 
-def test_a_bad_address_is_a_400_naming_the_field(privacy_officer, api_client):
-    api_client.force_authenticate(privacy_officer)
-    response = api_client.post("/api/v1/staff/privacy/erasures/", {"email": "not an address"}, format="json")
+def test_a_bad_address_is_a_400_naming_the_field(privacy_officer):
+    response = staff_api_client(privacy_officer).post(
+        "/api/v1/staff/privacy/erasures/", {"email": "not an address"}, format="json"
+    )
     assert response.status_code == 400
     assert "email" in json.dumps(response.json())
 
 
-def test_the_admin_lists_the_privacy_records_without_addresses(admin_client):
+def test_the_admin_lists_the_privacy_records_without_addresses(client, privacy_officer):
+    staff_login(client, privacy_officer)
     call_command("privacy_erase", "listed@example.org")
     for path in ("erasurereceipt", "suppressedaddress", "privacyrequest"):
-        page = admin_client.get(f"/admin/campaign/{path}/")
+        page = client.get(f"/admin/campaign/{path}/")
         assert page.status_code == 200 and b"listed@example.org" not in page.content

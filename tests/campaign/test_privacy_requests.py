@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -18,6 +17,7 @@ from rest_framework.test import APIClient
 from campaign.models import ErasureReceipt, OutgoingEmail, PrivacyRequest
 from campaign.outbox.sending import outgoing_email_send
 from petitions.models import Signature
+from tests.conftest import staff_api_client, staff_user_create
 from tests.fixtures.petitions import SignatureFactory
 
 pytestmark = pytest.mark.django_db
@@ -139,10 +139,7 @@ def test_an_unknown_confirmation_link_shows_the_error(client):
 
 def test_the_privacy_officer_sees_requests_with_their_due_date(client_ip, known_signer, django_user_model):
     ask(client_ip, KNOWN)
-    officer = django_user_model.objects.create_user(username="dpo2", password="x")
-    officer.user_permissions.add(Permission.objects.get(codename="privacy_officer"))
-    staff = APIClient()
-    staff.force_authenticate(officer)
+    staff = staff_api_client(staff_user_create(django_user_model, "dpo2", "privacy officer"))
     (row,) = staff.get("/api/v1/staff/privacy/requests/").json()
     assert row["status"] == "pending" and row["kind"] == "access"
     created, due = PrivacyRequest.objects.values_list("created_at", "due_at").get()

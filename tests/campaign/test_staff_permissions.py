@@ -37,6 +37,10 @@ CASES: dict[str, list[Case]] = {
     "staff-audit-export-csv": [Case(_roles("privacy officer"))],
     "staff-test-email": [Case(_roles("organiser"), "post", {"email": "probe@example.org"})],
     "petition-invalidation-create": [Case(_roles("organiser"), "post", {"email_domain": "example.org"})],
+    "petition-update-create": [Case(_roles("organiser"), "post", {"subject": "Probe", "body_text": "Text"})],
+    "privacy-erasure-create": [Case(_roles("privacy officer"), "post", {"email": "erase.me@example.org"})],
+    "privacy-consent-proof": [Case(_roles("privacy officer"), data={"email": "proof@example.org"})],
+    "privacy-request-list": [Case(_roles("privacy officer"))],
     "signature-export-csv": [Case(_roles("data export"))],
     "signature-export-xlsx": [Case(_roles("data export"))],
     "staff-donation-summary": [

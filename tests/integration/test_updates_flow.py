@@ -8,13 +8,12 @@ import re
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from rest_framework.test import APIClient
 
 from campaign.models import OutgoingEmail
 from petitions.models import PetitionUpdate, Signature
-from tests.conftest import wait_until
+from tests.conftest import staff_api_client, staff_user_create, wait_until
 from tests.fixtures.petitions import PetitionFactory, SignatureFactory
 
 pytestmark = pytest.mark.integration
@@ -23,11 +22,7 @@ ADDRESSES = ["ida@example.org", "jan@example.org", "kim@example.org"]
 
 
 def _organiser(django_user_model: Any) -> APIClient:
-    user = django_user_model.objects.create_user(username="org-flow", email="org-flow@example.org")
-    user.user_permissions.add(Permission.objects.get(codename="organise", content_type__app_label="campaign"))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return staff_api_client(staff_user_create(django_user_model, "org-flow", "organiser"))
 
 
 def _send(client: APIClient, slug: str) -> int:
