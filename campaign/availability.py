@@ -73,7 +73,11 @@ def database_unavailable_log(request: HttpRequest, exc: BaseException) -> None:
 
 
 def _key(request: HttpRequest) -> str:
-    return "stale:" + sha256(request.get_full_path().encode()).hexdigest()[:40]
+    # The path and the language only: any other query string must not grow the store (a
+    # request with a made-up parameter is the same answer).
+    lang = request.GET.get("lang", "")
+    raw = f"{request.path_info}?lang={lang if lang in ('de', 'en') else ''}"
+    return "stale:" + sha256(raw.encode()).hexdigest()[:40]
 
 
 def _remember(key: str, response: HttpResponse) -> None:
