@@ -5,8 +5,10 @@ validation errors)."""
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -80,7 +82,10 @@ def _flatten_field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        answer = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        if exc.status_code == 503:  # a part we depend on (Stripe, ...) is down: try again later
+            answer["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
+        return answer
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(errors)
@@ -94,6 +99,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error_body("bad_request", "The request could not be processed."), status=400)
 
     response = exception_handler(exc, context)
+    if response is not None and response.status_code == 503 and not response.has_header("Retry-After"):
+        response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
     if response is None:
         return None  # a real bug: Django's 500 handling (and logging) takes over
 
@@ -128,4 +135,15 @@ def handler404(request: Any, exception: Exception | None = None) -> JsonResponse
 
 
 def handler500(request: Any) -> JsonResponse:
+    # The database went away outside a view (in a middleware): the same 503 as in a view.
+    from campaign.availability import (
+        DATABASE_UNAVAILABLE_ERRORS,
+        database_unavailable_log,
+        service_unavailable_response,
+    )
+
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        database_unavailable_log(request, exc)
+        return service_unavailable_response()
     return JsonResponse(error_body("server_error", "Internal server error."), status=500)

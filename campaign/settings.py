@@ -16,6 +16,8 @@ import dj_database_url
 from celery.schedules import crontab as _crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from campaign.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -100,6 +102,7 @@ INSTALLED_APPS = [
     "anymail",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "corsheaders",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -113,9 +116,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # X-Request-ID in and out, and on every log line of the request.
+    "campaign.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The database down: 503 JSON with Retry-After (campaign/availability.py).
+    "campaign.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # A NUL character in the path, the query or the body: 400 naming the field.
+    "campaign.middleware.NulByteRejectMiddleware",
     # Session, auth and messages: Django's, but skipped on the public API (/api/v1/ except
     # /api/v1/staff/), which uses no cookies; see campaign/middleware.py.
     "campaign.middleware.SessionMiddleware",
@@ -153,6 +162,16 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
+# A kept connection is checked before its first use in a request, so the first requests after
+# a database restart do not fail on a dead connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # The database unreachable: give up connecting soon, so the 503 comes within seconds.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3)
+# What a 503 asks clients to wait (Retry-After), and how long the public reads keep their last
+# answer for when the database is down (campaign/availability.py).
+RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 10)
+STALE_IF_ERROR_SECONDS = env_int("STALE_IF_ERROR_SECONDS", 86400)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker ---------------------------------------------------------
@@ -187,7 +206,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
-CELERY_TIMEZONE = "UTC"
+# Crontab schedules are wall-clock times in Berlin (daylight saving time included).
+CELERY_TIMEZONE = "Europe/Berlin"
+# Beat keeps the schedule and each task's last run in PostgreSQL (django-celery-beat), sends a
+# run missed while it was down at its next start, and only the beat holding the database lock
+# sends (campaign/beat.py). Each sent task's last run is written at once.
+CELERY_BEAT_SCHEDULER = "campaign.beat:SingleBeatScheduler"
+CELERY_BEAT_SYNC_EVERY = 1
+CELERY_RESULT_EXPIRES = None  # no result backend, so no cleanup task
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -226,7 +252,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Forget the sealed address of privacy requests never confirmed and of expired exports.
     "privacy-requests-expire": {
         "task": "campaign.privacy_requests_expire",
-        "schedule": 3600.0,
+        "schedule": _crontab(minute=41),
     },
 }
 
@@ -413,7 +439,7 @@ DONATION_ABANDONED_RETENTION_DAYS = env_int("DONATION_ABANDONED_RETENTION_DAYS",
 # Charge the monthly gifts that are due (hourly; each mandate is charged once per month).
 CELERY_BEAT_SCHEDULE["donations-mandates-charge"] = {
     "task": "donations.mandates_charge_due",
-    "schedule": 3600.0,
+    "schedule": _crontab(minute=23),
 }
 # Hand Stripe events whose processing task got lost to a worker again.
 CELERY_BEAT_SCHEDULE["donations-stripe-events-sweep"] = {
@@ -423,18 +449,18 @@ CELERY_BEAT_SCHEDULE["donations-stripe-events-sweep"] = {
 # Repair donations whose webhook never arrived, from Stripe's list of PaymentIntents.
 CELERY_BEAT_SCHEDULE["donations-reconcile"] = {
     "task": "donations.payments_reconcile",
-    "schedule": 24 * 3600.0,
+    "schedule": _crontab(hour=2, minute=47),
 }
 # Erase the personal data of donors who never completed a gift.
 CELERY_BEAT_SCHEDULE["donations-abandoned-purge"] = {
     "task": "donations.donors_abandoned_purge",
-    "schedule": 24 * 3600.0,
+    "schedule": _crontab(hour=5, minute=7),
 }
 # In January: the collective receipts (Sammelbestätigung) for the previous year (daily check,
 # issues each donor's receipt once).
 CELERY_BEAT_SCHEDULE["donations-annual-receipts"] = {
     "task": "donations.annual_receipts_issue",
-    "schedule": 24 * 3600.0,
+    "schedule": _crontab(hour=6, minute=30),
 }
 
 # --- Officials (officials app) -------------------------------------------------------------
@@ -520,6 +546,8 @@ STRIPE_JS_URL = env_str(
     f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/",
 )
 CORS_URLS_REGEX = r"^/api/v1/(?!staff/).*$"
+# Pages embedding the widget may read the request id (to quote it in a support request).
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 CORS_ALLOW_CREDENTIALS = False
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
@@ -575,6 +603,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "APPEND_PATHS": PETITIONS_SCHEMA_PATHS,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "campaign.schema.error_responses_add",
+    ],
 }
 
 # --- i18n, static ---------------------------------------------------------------------------
@@ -596,17 +628,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 
-# --- Logging: no personal data; ids only --------------------------------------------------------
+# --- Logging: no personal data; ids only (campaign/logs.py) --------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Django logs request lines with the full path; ours carry no personal data, but keep
-        # the noise down.
-        "django.server": {"level": "WARNING"},
-    },
-}
+# `json` in production: one JSON object a line with request and task ids.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)

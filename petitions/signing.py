@@ -160,6 +160,9 @@ def _signature_create_postgresql(row: dict[str, Any], *, campaign_id: int, now: 
     # per connection, and the parameters travel bound instead of quoted into the SQL text by
     # Django's client-side cursor (about a third less CPU per signing in the web worker).
     # Behind PgBouncer in transaction mode this needs max_prepared_statements (PgBouncer 1.21+).
+    # The raw cursor skips Django's check of a kept connection; do it here (CONN_HEALTH_CHECKS),
+    # or the first signing after a database restart would fail on the dead connection.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(_INSERT_SQL, params, prepare=True)

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.urls import path
 
+from campaign.availability import stale_if_error
 from petitions import views
 
 urlpatterns: list = [
     path("petitions/<slug:slug>/", views.PetitionDetailView.as_view(), name="petition-detail"),
-    path("petitions/<slug:slug>/count/", views.petition_count_view, name="petition-count"),
+    path("petitions/<slug:slug>/count/", stale_if_error(views.petition_count_view), name="petition-count"),
     path(
         "petitions/<slug:slug>/recent-signers/",
         views.PetitionRecentSignersView.as_view(),

@@ -160,6 +160,20 @@ class SMTPServer:
     # Recipients whose message is taken and then the connection dropped without an answer.
     drop_after_data_for: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    controller: Any = None
+
+    @contextlib.contextmanager
+    def down(self) -> Iterator[None]:
+        """The SMTP server stopped (connections refused) until the block ends."""
+        from aiosmtpd.controller import Controller
+
+        self.controller.stop()
+        try:
+            yield
+        finally:
+            # A stopped controller cannot start again (its event loop is closed): a new one.
+            self.controller = Controller(self.controller.handler, hostname=self.host, port=self.port)
+            self.controller.start()
 
     def clear(self) -> None:
         with self.lock:
@@ -208,9 +222,10 @@ def smtp_server_session() -> Iterator[SMTPServer]:
     # The controller cannot bind port 0, so pick a free port first.
     server = SMTPServer(host="127.0.0.1", port=free_port())
     controller = Controller(_CollectingHandler(server), hostname=server.host, port=server.port)
+    server.controller = controller
     controller.start()
     yield server
-    controller.stop()
+    server.controller.stop()
 
 
 @pytest.fixture
