@@ -201,7 +201,7 @@ class FlaggedListInputSerializer(FlaggedFiltersInputSerializer):
 
 class FlaggedActionInputSerializer(FlaggedFiltersInputSerializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         min_length=1,
         max_length=10_000,
         required=False,

@@ -101,7 +101,7 @@ def _request(client: APIClient, route: str, case: Case, petition: Any, campaign:
         # A fresh invalidation each request: an undo works once.
         invalidation = Invalidation.objects.create(petition=petition, email_domain="example.org")
         path = path.replace("<int:invalidation_id>", str(invalidation.pk))
-    data = {k: v.format(campaign=campaign.slug) for k, v in case.data.items()}
+    data = {k: v.format(campaign=campaign.slug) if isinstance(v, str) else v for k, v in case.data.items()}
     if case.method == "post":
         return client.post(path, data, format="json")
     return client.get(path, data)
