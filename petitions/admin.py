@@ -159,7 +159,7 @@ class SignatureAdmin(RoleAdminMixin, admin.ModelAdmin):
 @admin.register(Invalidation)
 class InvalidationAdmin(RoleAdminMixin, admin.ModelAdmin):
     view_permissions = (ORGANISE, PRIVACY_OFFICER)
-    list_display = ["id", "petition", "created_by", "signature_count", "reason", "created_at"]
+    list_display = ["id", "petition", "created_by", "signature_count", "reason", "created_at", "undone_at"]
     list_filter = ["petition"]
     readonly_fields = [
         "petition",
@@ -168,8 +168,12 @@ class InvalidationAdmin(RoleAdminMixin, admin.ModelAdmin):
         "email_domain",
         "created_from",
         "created_to",
+        "flag_reason",
         "reason",
         "signature_count",
+        "undone_at",
+        "undone_by",
+        "undone_count",
         "created_at",
         "updated_at",
     ]

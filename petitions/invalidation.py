@@ -1,4 +1,9 @@
-"""Staff invalidations: flagging the signatures that match a filter."""
+"""Staff invalidations: flagging the signatures that match a filter, and undoing that.
+
+An invalidated signature's `flag_reason` names its invalidation (`Invalidation.flag_prefix`):
+`invalidation:<id>` when it was unflagged before, `invalidation:<id>:<earlier reason>` when
+it came from the fraud review queue (petitions.review). The undo reads that back, so it puts
+each signature exactly where it was, and the counter pass restores the counts."""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from campaign.audit import audit_record
@@ -64,7 +71,7 @@ def invalidation_create(*, petition: Petition, user: Any, reason: str = "", **fi
             created_to=filters.get("created_to"),
         )
         flagged = _invalidation_queryset(petition=petition, **filters).update(
-            is_flagged=True, flag_reason=f"invalidation:{invalidation.pk}", updated_at=timezone.now()
+            is_flagged=True, flag_reason=invalidation.flag_prefix, updated_at=timezone.now()
         )
         invalidation.signature_count = flagged
         invalidation.save(update_fields=["signature_count", "updated_at"])
@@ -80,5 +87,45 @@ def invalidation_create(*, petition: Petition, user: Any, reason: str = "", **fi
             },
         )
     logger.info("invalidation %s flagged %d signatures of petition %s", invalidation.pk, flagged, petition.pk)
+    petition_counts_update()
+    return invalidation
+
+
+def invalidation_undo(*, petition: Petition, invalidation_id: int, user: Any) -> Invalidation:
+    """Puts every signature the invalidation flagged back as it was before (unflagged, or
+    back in the review queue with its earlier reason), once, and runs the counter pass. A
+    signature changed by hand since (unflagged or flagged again in the admin) keeps that."""
+    with transaction.atomic():
+        invalidation = (
+            Invalidation.objects.select_for_update().filter(pk=invalidation_id, petition=petition).first()
+        )
+        if invalidation is None:
+            raise ApplicationError("No such invalidation.", code="invalidation_not_found", status_code=404)
+        if invalidation.undone_at is not None:
+            raise ApplicationError(
+                "This invalidation has been undone already.", code="already_undone", status_code=409
+            )
+        now = timezone.now()
+        prefix = invalidation.flag_prefix
+        mine: QuerySet[Signature] = Signature.objects.filter(petition=petition, is_flagged=True)
+        unflagged = mine.filter(flag_reason=prefix).update(is_flagged=False, flag_reason="", updated_at=now)
+        requeued = mine.filter(flag_reason__startswith=f"{prefix}:").update(
+            flag_reason=Substr("flag_reason", len(prefix) + 2), updated_at=now
+        )
+        invalidation.undone_at = now
+        invalidation.undone_by = user if getattr(user, "pk", None) else None
+        invalidation.undone_count = unflagged + requeued
+        invalidation.save(update_fields=["undone_at", "undone_by", "undone_count", "updated_at"])
+        audit_record(
+            actor=user,
+            action="invalidation.undo",
+            object_type="petitions.invalidation",
+            object_id=invalidation.pk,
+            row_count=unflagged + requeued,
+            details={"petition": petition.slug, "unflagged": unflagged, "back_in_review": requeued},
+        )
+    logger.info(
+        "invalidation %s undone: %d unflagged, %d back in review", invalidation.pk, unflagged, requeued
+    )
     petition_counts_update()
     return invalidation

@@ -199,6 +199,9 @@ class SignatureToken(models.Model):
         return f"{self.purpose} token #{self.pk}"
 
 
+INVALIDATION_FLAG_PREFIX = "invalidation:"
+
+
 class Invalidation(TimeStampedModel):
     """A staff bulk invalidation: which filters, by whom, how many signatures it flagged."""
 
@@ -210,14 +213,29 @@ class Invalidation(TimeStampedModel):
     email_domain = models.CharField(max_length=253, blank=True)
     created_from = models.DateTimeField(null=True, blank=True)
     created_to = models.DateTimeField(null=True, blank=True)
+    # Set when the invalidation came from the fraud review queue: the flag reason it targeted.
+    flag_reason = models.CharField(max_length=100, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     signature_count = models.PositiveIntegerField(default=0)
+    # An undo puts every signature back as it was (petitions.invalidation.invalidation_undo).
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    undone_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Invalidation #{self.pk} ({self.signature_count})"
+
+    @property
+    def flag_prefix(self) -> str:
+        """The start of `Signature.flag_reason` of every signature this invalidation flagged:
+        `invalidation:<id>` for one that was unflagged before, `invalidation:<id>:<reason>`
+        for one it took from the review queue (its earlier reason kept for the undo)."""
+        return f"{INVALIDATION_FLAG_PREFIX}{self.pk}"
 
 
 class PetitionUpdate(TimeStampedModel):

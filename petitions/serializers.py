@@ -164,3 +164,101 @@ class PetitionUpdateOutputSerializer(serializers.Serializer):
     recipient_count = serializers.IntegerField(help_text="Signers who agreed to updates (sending only).")
     preview = serializers.DictField(child=PetitionUpdateTextSerializer())
     test_sent_to = serializers.CharField(allow_blank=True)
+
+
+# --- the fraud review queue (petitions.review) --------------------------------------------------
+
+REVIEW_REASONS = [
+    "domain_blocked",
+    "domain_disposable",
+    "ip_burst",
+    "ip_sustained",
+    "domain_rate",
+    "staff",
+    "invalidation",
+]
+
+
+class FlaggedFiltersInputSerializer(StrictInputSerializer):
+    """The queue's filters, AND-ed. Times are ISO 8601; `since` inclusive, `until` exclusive."""
+
+    reason = serializers.ChoiceField(choices=REVIEW_REASONS, required=False)
+    ip_hash = serializers.RegexField(r"^[0-9a-f]{64}$", required=False)
+    email_domain = serializers.RegexField(r"^[A-Za-z0-9.-]{1,253}$", required=False)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError({"until": ["Must be after since."]})
+        return attrs
+
+
+class FlaggedListInputSerializer(FlaggedFiltersInputSerializer):
+    limit = serializers.IntegerField(min_value=1, max_value=500, required=False, default=100)
+    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False, default=0)
+
+
+class FlaggedActionInputSerializer(FlaggedFiltersInputSerializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=10_000,
+        required=False,
+        help_text="Signature ids (AND-ed with the filters).",
+    )
+
+
+class FlaggedInvalidationInputSerializer(FlaggedActionInputSerializer):
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    dry_run = serializers.BooleanField(required=False, default=True, help_text="Only preview (the default).")
+
+
+class FlagExplanationOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+    invalidation_id = serializers.IntegerField(allow_null=True)
+    earlier_reason = serializers.CharField()
+
+
+class FlaggedSampleOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.CharField()
+    flag_reason = serializers.CharField()
+    ip_hash = serializers.CharField()
+    email_domain = serializers.CharField()
+    why = FlagExplanationOutputSerializer()
+
+
+class FlaggedSignatureOutputSerializer(FlaggedSampleOutputSerializer):
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.CharField()
+    postcode = serializers.CharField()
+    country = serializers.CharField()
+    city = serializers.CharField()
+
+
+class FlaggedListOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next_offset = serializers.IntegerField(allow_null=True)
+    results = FlaggedSignatureOutputSerializer(many=True)
+
+
+class FlaggedUnflagOutputSerializer(serializers.Serializer):
+    unflagged = serializers.IntegerField()
+
+
+class FlaggedInvalidationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    dry_run = serializers.BooleanField()
+    signature_count = serializers.IntegerField()
+    sample = FlaggedSampleOutputSerializer(many=True, required=False)
+
+
+class InvalidationUndoOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    undone_at = serializers.DateTimeField()
+    restored_count = serializers.IntegerField()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from campaign.availability import stale_if_error
-from petitions import views
+from petitions import review_views, views
 
 urlpatterns: list = [
     path("petitions/<slug:slug>/", views.PetitionDetailView.as_view(), name="petition-detail"),
@@ -21,6 +21,26 @@ urlpatterns: list = [
         "staff/petitions/<slug:slug>/invalidations/",
         views.PetitionInvalidationCreateView.as_view(),
         name="petition-invalidation-create",
+    ),
+    path(
+        "staff/petitions/<slug:slug>/invalidations/<int:invalidation_id>/undo/",
+        review_views.PetitionInvalidationUndoView.as_view(),
+        name="petition-invalidation-undo",
+    ),
+    path(
+        "staff/petitions/<slug:slug>/flagged/",
+        review_views.PetitionFlaggedListView.as_view(),
+        name="petition-flagged-list",
+    ),
+    path(
+        "staff/petitions/<slug:slug>/flagged/unflag/",
+        review_views.PetitionFlaggedUnflagView.as_view(),
+        name="petition-flagged-unflag",
+    ),
+    path(
+        "staff/petitions/<slug:slug>/flagged/invalidations/",
+        review_views.PetitionFlaggedInvalidationCreateView.as_view(),
+        name="petition-flagged-invalidation-create",
     ),
     path(
         "staff/petitions/<slug:slug>/updates/",

@@ -37,6 +37,13 @@ CASES: dict[str, list[Case]] = {
     "staff-audit-export-csv": [Case(_roles("privacy officer"))],
     "staff-test-email": [Case(_roles("organiser"), "post", {"email": "probe@example.org"})],
     "petition-invalidation-create": [Case(_roles("organiser"), "post", {"email_domain": "example.org"})],
+    "petition-invalidation-undo": [Case(_roles("organiser"), "post")],
+    "petition-flagged-list": [Case(_roles("data export"), data={"reason": "ip_burst"})],
+    "petition-flagged-unflag": [Case(_roles("organiser"), "post", {"email_domain": "example.org"})],
+    "petition-flagged-invalidation-create": [
+        Case(_roles("organiser"), "post", {"email_domain": "example.org"}, label="preview"),
+        Case(_roles("organiser"), "post", {"email_domain": "example.org", "dry_run": False}, label="apply"),
+    ],
     "petition-update-create": [Case(_roles("organiser"), "post", {"subject": "Probe", "body_text": "Text"})],
     "privacy-erasure-create": [Case(_roles("privacy officer"), "post", {"email": "erase.me@example.org"})],
     "privacy-consent-proof": [Case(_roles("privacy officer"), data={"email": "proof@example.org"})],
@@ -88,7 +95,13 @@ def test_the_resolver_finds_the_staff_endpoints():
 
 def _request(client: APIClient, route: str, case: Case, petition: Any, campaign: Any) -> Any:
     path = "/" + route.replace("<slug:slug>", petition.slug)
-    data = {k: v.format(campaign=campaign.slug) for k, v in case.data.items()}
+    if "<int:invalidation_id>" in path:
+        from petitions.models import Invalidation
+
+        # A fresh invalidation each request: an undo works once.
+        invalidation = Invalidation.objects.create(petition=petition, email_domain="example.org")
+        path = path.replace("<int:invalidation_id>", str(invalidation.pk))
+    data = {k: v.format(campaign=campaign.slug) if isinstance(v, str) else v for k, v in case.data.items()}
     if case.method == "post":
         return client.post(path, data, format="json")
     return client.get(path, data)
