@@ -88,7 +88,9 @@ def test_the_confirm_page_names_the_wahlkreis_in_english(live_server: Any, watch
     note.wait_for(state="visible")
 
     text = note.text_content()
-    assert text.startswith("Your signature counts for constituency 74 Berlin-Mitte (Berlin). The count goes to: ")
+    assert text.startswith(
+        "Your signature counts for constituency 74 Berlin-Mitte (Berlin). The count goes to: "
+    )
     assert "Hanna Steinmüller (GRÜNE)" in text
     assert watched_page.script_errors == []
 
