@@ -244,6 +244,8 @@ class SignaturePage:
     accent_color: str
     campaign_id: int
     campaign_slug: str
+    postcode: str = ""
+    country: str = ""
 
 
 def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
@@ -257,6 +259,8 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
             "first_name",
             "last_name",
             "email",
+            "postcode",
+            "country",
             "petition__slug",
             "petition__title_de",
             "petition__title_en",
@@ -284,4 +288,6 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
         accent_color=row["petition__campaign__accent_color"],
         campaign_id=row["petition__campaign_id"],
         campaign_slug=row["petition__campaign__slug"],
+        postcode=row["postcode"] or "",
+        country=row["country"] or "",
     )

@@ -250,7 +250,13 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         # The signature's own campaign page (by URL name: the page lives in the composition app).
         campaign_path=campaign_path,
         share_url=settings.PUBLIC_BASE_URL.rstrip("/") + campaign_path,
-        signer={"first_name": page.first_name, "last_name": page.last_name, "email": page.email}
+        signer={
+            "first_name": page.first_name,
+            "last_name": page.last_name,
+            "email": page.email,
+            "postcode": page.postcode,
+            "country": page.country,
+        }
         if page and page.email and action == "confirm"
         else None,
         # The imprint of the signature's campaign (the service-wide one for an unknown token).

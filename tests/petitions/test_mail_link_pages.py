@@ -51,6 +51,8 @@ def test_the_confirm_page_speaks_the_signers_language_with_the_campaigns_name_an
         "first_name": "Jane",
         "last_name": "Mustermann",
         "email": english_signature.email,
+        "postcode": english_signature.postcode,
+        "country": english_signature.country,
     }
     # A GET changes nothing.
     english_signature.refresh_from_db()
