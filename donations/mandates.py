@@ -11,6 +11,7 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.outbox.queueing import outgoing_email_queue
@@ -135,7 +136,9 @@ def mandate_cancel(*, token: str) -> Mandate:
         )
         if row is None:
             raise ApplicationError(
-                "This link is not valid.", code="invalid_token", fields={"token": ["This link is not valid."]}
+                _("This link is not valid."),
+                code="invalid_token",
+                fields={"token": [_("This link is not valid.")]},
             )
         mandate = (
             Mandate.objects.select_for_update(of=("self",)).select_related("donor").get(pk=row.mandate_id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from campaign.api import StrictInputSerializer
@@ -31,15 +32,19 @@ class DonationCreateInputSerializer(StrictInputSerializer):
 
     def validate_amount(self, value: int) -> int:
         if value < settings.DONATION_MIN_AMOUNT:
-            raise serializers.ValidationError(f"The minimum is {settings.DONATION_MIN_AMOUNT} cents.")
+            raise serializers.ValidationError(
+                _("The minimum is %(amount)d cents.") % {"amount": settings.DONATION_MIN_AMOUNT}
+            )
         if value > settings.DONATION_MAX_AMOUNT:
-            raise serializers.ValidationError(f"The maximum is {settings.DONATION_MAX_AMOUNT} cents.")
+            raise serializers.ValidationError(
+                _("The maximum is %(amount)d cents.") % {"amount": settings.DONATION_MAX_AMOUNT}
+            )
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("wants_receipt"):
             missing = {
-                name: ["Required for a donation receipt."]
+                name: [_("Required for a donation receipt.")]
                 for name in ("street", "postcode", "city", "country")
                 if not (attrs.get(name) or "").strip()
             }
@@ -77,6 +82,7 @@ class DonationCompleteOutputSerializer(DonationOutputSerializer):
 
 class TokenInputSerializer(StrictInputSerializer):
     token = serializers.CharField(max_length=200)
+    locale = serializers.ChoiceField(choices=["de", "en"], required=False)
 
 
 class MandateCancelOutputSerializer(serializers.Serializer):

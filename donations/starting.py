@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign
@@ -53,7 +54,8 @@ def donation_start(*, data: dict[str, Any]) -> DonationStarted:
     campaign = Campaign.objects.filter(slug=data["campaign"], status=Campaign.Status.LIVE).first()
     if campaign is None:
         raise ApplicationError(
-            "No open campaign with this slug.", fields={"campaign": ["No open campaign with this slug."]}
+            _("No open campaign with this slug."),
+            fields={"campaign": [_("No open campaign with this slug.")]},
         )
     method = data["payment_method"]
     fee = donation_fee_compute(amount=data["amount"], method=method) if data.get("cover_fees") else 0
@@ -89,10 +91,10 @@ def donation_start(*, data: dict[str, Any]) -> DonationStarted:
         logger.warning("donation %s: could not start payment (%s)", donation.pk, type(exc).__name__)
         if isinstance(exc, stripe_api.StripeRejected):
             raise ApplicationError(
-                "The payment provider refused these details.", code="payment_rejected", status_code=400
+                _("The payment provider refused these details."), code="payment_rejected", status_code=400
             ) from exc
         raise ApplicationError(
-            "The payment provider is not reachable. Please try again in a moment.",
+            _("The payment provider is not reachable. Please try again in a moment."),
             code="payment_provider_unavailable",
             status_code=503,
         ) from exc
