@@ -359,6 +359,9 @@ DONATION_RECEIPT = {
 }
 # Gifts up to this amount (cents) get the simplified proof (Vereinfachter Zuwendungsnachweis).
 RECEIPT_SIMPLIFIED_MAX_AMOUNT = env_int("RECEIPT_SIMPLIFIED_MAX_AMOUNT", 30_000)
+# A donor's year above that limit gets its collective receipt without asking (the bank
+# statement no longer suffices as proof, § 50 Abs. 4 EStDV).
+RECEIPT_ANNUAL_OVER_LIMIT = env_bool("RECEIPT_ANNUAL_OVER_LIMIT", True)
 # How far back the nightly reconciliation looks at Stripe's PaymentIntents.
 STRIPE_RECONCILE_DAYS = env_int("STRIPE_RECONCILE_DAYS", 3)
 # Webhook events still unprocessed after this long are handed to a worker again.

@@ -32,7 +32,15 @@ class DonationAdmin(admin.ModelAdmin):
     raw_id_fields = ["donor", "mandate", "receipt"]
     # Money state comes from Stripe; staff look, they do not edit.
     readonly_fields = [f.name for f in Donation._meta.fields]
-    actions = ["refund"]
+    actions = ["refund", "receipt_on_request"]
+
+    @admin.action(description="Issue a receipt on the donor's request (one-off now, past years collectively)")
+    def receipt_on_request(self, request: Any, queryset: Any) -> None:
+        from donations.collective_receipts import receipt_request
+
+        issued = [receipt_request(donation_id=pk) for pk in queryset.values_list("pk", flat=True)]
+        numbers = sorted({r.number for r in issued if r is not None})
+        self.message_user(request, f"Receipt(s) {', '.join(numbers) or 'none yet (collective in January)'}.")
 
     @admin.action(description="Refund in full at Stripe (the status follows from Stripe's event)")
     def refund(self, request: Any, queryset: Any) -> None:

@@ -270,6 +270,10 @@ class Receipt(TimeStampedModel):
     issued_at = models.DateTimeField()
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=100, blank=True)
+    # A corrected receipt (after a partial refund) names the voided one it replaces.
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, related_name="replaced_by", null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-year", "-sequence"]

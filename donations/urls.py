@@ -23,4 +23,5 @@ urlpatterns = [
         views.StaffDonationExportView.as_view(export_format="xlsx"),
         name="staff-donation-export-xlsx",
     ),
+    path("staff/donations/receipts.csv", views.StaffReceiptExportView.as_view(), name="staff-receipt-export"),
 ]

@@ -213,3 +213,42 @@ class StaffDonationExportView(APIView):
             filename=f"donations.{fmt}",
             stream=lambda counter: stream(counter=counter),
         )
+
+
+class StaffReceiptExportView(APIView):
+    """The finance team's list of a year's receipts (CSV): issued, voided and corrected, every
+    number of the year in order."""
+
+    permission_classes = [IsAdminUser]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("year", int, required=True)],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request) -> Any:
+        from campaign import exports
+        from donations.exports import RECEIPT_EXPORT_HEADER, receipt_export_rows
+
+        unknown = sorted(set(request.query_params) - {"year"})
+        if unknown:
+            raise ApplicationError(
+                _("Unknown parameters."), fields={name: [_("Unknown parameter.")] for name in unknown}
+            )
+        raw = request.query_params.get("year", "")
+        if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+            raise ApplicationError(_("A year is required."), fields={"year": [_("A year is required.")]})
+        year = int(raw)
+        rows = receipt_export_rows(year=year)
+        return exports.export_response(
+            user=request.user,
+            kind="donations.receipts",
+            format="csv",
+            filters={"year": year},
+            filename=f"receipts-{year}.csv",
+            stream=lambda counter: exports.csv_rows_stream(
+                header=RECEIPT_EXPORT_HEADER, rows=rows, counter=counter
+            ),
+        )
