@@ -180,6 +180,14 @@ class Donation(TimeStampedModel):
     utm_source = models.CharField(max_length=100, blank=True)
     utm_medium = models.CharField(max_length=100, blank=True)
     utm_campaign = models.CharField(max_length=100, blank=True)
+    utm_term = models.CharField(max_length=100, blank=True)
+    utm_content = models.CharField(max_length=100, blank=True)
+    # Where the gift started: the page's origin and path (no query, which may hold tokens).
+    referrer = models.CharField(max_length=500, blank=True)
+    # The petition it started from and the signing that led to it (from the signed reference
+    # of the confirmation page). Ids as text, not foreign keys: donations do not know petitions.
+    petition_slug = models.CharField(max_length=80, blank=True, db_index=True)
+    signature_ref = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -64,6 +64,11 @@ DONATION_EXPORT_HEADER = [
     "utm_source",
     "utm_medium",
     "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "referrer",
+    "petition",
+    "signature_ref",
 ]
 
 
@@ -98,6 +103,11 @@ def donation_export_rows(*, campaign: Campaign | None = None, status: str = "") 
         "utm_source",
         "utm_medium",
         "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "referrer",
+        "petition_slug",
+        "signature_ref",
     )
     for row in rows.iterator(chunk_size=2000):
         (

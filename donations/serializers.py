@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from campaign.api import StrictInputSerializer
+from campaign.attribution import signing_reference_read
 
 
 class DonationCreateInputSerializer(StrictInputSerializer):
@@ -29,6 +30,11 @@ class DonationCreateInputSerializer(StrictInputSerializer):
     utm_source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     utm_medium = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     utm_campaign = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    utm_term = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    utm_content = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    referrer = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    petition = serializers.SlugField(max_length=80, required=False, allow_blank=True, default="")
+    signing_ref = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
     def validate_amount(self, value: int) -> int:
         if value < settings.DONATION_MIN_AMOUNT:
@@ -39,6 +45,11 @@ class DonationCreateInputSerializer(StrictInputSerializer):
             raise serializers.ValidationError(
                 _("The maximum is %(amount)d cents.") % {"amount": settings.DONATION_MAX_AMOUNT}
             )
+        return value
+
+    def validate_signing_ref(self, value: str) -> str:
+        if value and signing_reference_read(value) is None:
+            raise serializers.ValidationError(_("This link is not valid."))
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

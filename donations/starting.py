@@ -15,6 +15,7 @@ from campaign.exceptions import ApplicationError
 from campaign.models import Campaign
 from donations import stripe_api
 from donations.amounts import donation_fee_compute
+from donations.attribution import donation_attribution
 from donations.models import Donation, Donor
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def donation_start(*, data: dict[str, Any]) -> DonationStarted:
             utm_source=data.get("utm_source", ""),
             utm_medium=data.get("utm_medium", ""),
             utm_campaign=data.get("utm_campaign", ""),
+            **donation_attribution(data),
         )
     # Outside the transaction: a slow Stripe must not hold database locks. Both creates carry
     # idempotency keys derived from the donation id.

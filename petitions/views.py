@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
+from campaign.attribution import signing_reference_make
 from campaign.exceptions import ApplicationError, error_body
 from campaign.throttles import FailOpenScopedRateThrottle
 from petitions.confirmation import signature_confirm, signature_withdraw
@@ -244,6 +245,10 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         if page and page.email and action == "confirm"
         else None,
         organisation_name=settings.ORGANISATION["name"],
+        # Links a donation from this page to the signing (signed: see campaign.attribution).
+        signing_ref=signing_reference_make(signature_id=page.signature_id, petition_slug=page.petition_slug)
+        if page and action == "confirm"
+        else "",
     )
     response = render(request, "petitions/signature_action.html", context, status=status_code)
     response["Content-Language"] = lang

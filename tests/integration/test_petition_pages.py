@@ -33,7 +33,10 @@ def test_the_confirm_page_confirms_by_script_and_offers_the_donation(
     donate_link = page.locator("#donate-link")
     donate_step = page.locator('[data-campaign-widget][data-step="donate"]')
     assert donate_link.is_visible() or donate_step.count() == 1
-    assert donate_link.get_attribute("href") == "/#donate"
+    # The link names the petition and carries the signed reference to this signing.
+    href = donate_link.get_attribute("href") or ""
+    assert href.startswith(f"/?petition={pending_signature.petition.slug}&signing_ref=")
+    assert href.endswith("#donate")
 
 
 def test_the_withdraw_page_withdraws_by_script(
