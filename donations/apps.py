@@ -7,4 +7,4 @@ class DonationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the mail builders (cancel links, receipt PDFs).
-        from donations import emails, receipts  # noqa: F401
+        from donations import donor_access, emails, receipts  # noqa: F401

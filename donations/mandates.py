@@ -124,6 +124,24 @@ def mandate_cancel_token_mint(*, mandate_id: int) -> str:
     return token
 
 
+def mandate_cancel_locked(mandate: Mandate) -> None:
+    """Stops a locked monthly gift at the donor's wish and confirms it by mail."""
+    mandate_set_status(mandate, Mandate.Status.CANCELED)
+    donor = mandate.donor
+    outgoing_email_queue(
+        kind="mandate_canceled",
+        to_email=donor.email,
+        locale=donor.locale,
+        context={
+            "first_name": donor.first_name,
+            "mandate_reference": mandate.reference,
+            "amount": amount_display(mandate.total_amount, donor.locale),
+        },
+        subject_type="donations.mandate",
+        subject_id=mandate.pk,
+    )
+
+
 def mandate_cancel(*, token: str) -> Mandate:
     """Stops a monthly gift with the token from a mail. Idempotent: the same link again
     answers the canceled mandate."""
@@ -144,20 +162,7 @@ def mandate_cancel(*, token: str) -> Mandate:
             Mandate.objects.select_for_update(of=("self",)).select_related("donor").get(pk=row.mandate_id)
         )
         if mandate.status != Mandate.Status.CANCELED:
-            mandate_set_status(mandate, Mandate.Status.CANCELED)
-            donor = mandate.donor
-            outgoing_email_queue(
-                kind="mandate_canceled",
-                to_email=donor.email,
-                locale=donor.locale,
-                context={
-                    "first_name": donor.first_name,
-                    "mandate_reference": mandate.reference,
-                    "amount": amount_display(mandate.total_amount, donor.locale),
-                },
-                subject_type="donations.mandate",
-                subject_id=mandate.pk,
-            )
+            mandate_cancel_locked(mandate)
         if row.used_at is None:
             row.used_at = timezone.now()
             row.save(update_fields=["used_at"])

@@ -99,6 +99,20 @@ class MandateCancelToken(models.Model):
         return f"Cancel token #{self.pk} of mandate {self.mandate_id}"
 
 
+class DonorAccessToken(models.Model):
+    """The link to a donor's own page, asked for by e-mail address. Minted when the mail is
+    sent (never stored in the outbox), stored only as a hash, used once, expires."""
+
+    email_normalized = models.CharField(max_length=254)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Donor access token #{self.pk}"
+
+
 class Donation(TimeStampedModel):
     class Status(models.TextChoices):
         CREATED = "created", "Created"

@@ -91,6 +91,11 @@ class DonationCompleteOutputSerializer(DonationOutputSerializer):
     client_secret = serializers.CharField(allow_null=True)
 
 
+class ManageLinkInputSerializer(StrictInputSerializer):
+    email = serializers.EmailField(max_length=254)
+    locale = serializers.ChoiceField(choices=["de", "en"], required=False)
+
+
 class TokenInputSerializer(StrictInputSerializer):
     token = serializers.CharField(max_length=200)
     locale = serializers.ChoiceField(choices=["de", "en"], required=False)

@@ -18,12 +18,13 @@ from rest_framework.views import APIView
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, field_errors
 from campaign.throttles import FailOpenScopedRateThrottle
-from donations import charging, mandates, selectors, starting
+from donations import charging, donor_access, mandates, selectors, starting
 from donations.serializers import (
     DonationCompleteOutputSerializer,
     DonationCreateInputSerializer,
     DonationCreateOutputSerializer,
     DonationOutputSerializer,
+    ManageLinkInputSerializer,
     MandateCancelOutputSerializer,
     TokenInputSerializer,
     WebhookOutputSerializer,
@@ -119,6 +120,21 @@ class DonationCancelView(DonationAPIView):
     def post(self, request: Request) -> Response:
         mandate = mandates.mandate_cancel(token=input_validate(TokenInputSerializer, request.data)["token"])
         return Response({"status": mandate.status})
+
+
+class DonorManageLinkView(DonationAPIView):
+    """A donor asks for the link to their own page. Always 202, whether anyone gave with the
+    address or not (no enumeration); throttled per IP."""
+
+    throttle_classes = [FailOpenScopedRateThrottle]
+    throttle_scope = "manage_link"
+
+    @extend_schema(request=ManageLinkInputSerializer, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        data = input_validate(ManageLinkInputSerializer, request.data)
+        locale = data.get("locale") or translation.get_language() or "de"
+        donor_access.donor_manage_link_request(email=data["email"], locale=locale[:2])
+        return Response({"status": "accepted"}, status=status.HTTP_202_ACCEPTED)
 
 
 class StripeWebhookView(PublicAPIView):

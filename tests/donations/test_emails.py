@@ -35,6 +35,7 @@ CONTEXTS = {
     },
     "mandate_canceled": {"first_name": "Erika", "amount": "15,00 €", "mandate_reference": "SPENDE-1"},
     "donation_receipt_voided": {"first_name": "Erika", "receipt_id": 0, "receipt_number": "2026-000007"},
+    "donor_manage_link": {"first_name": "Erika", "email_normalized": "erika@example.org"},
 }
 EXPECTED = {
     "donation_thanks": ("Vielen Dank", "Thank you"),
@@ -42,6 +43,7 @@ EXPECTED = {
     "mandate_paused": ("pausiert", "paused"),
     "mandate_canceled": ("beendet", "stopped"),
     "donation_receipt_voided": ("2026-000007", "2026-000007"),
+    "donor_manage_link": ("/donations/manage/?token=", "/donations/manage/?token="),
 }
 
 

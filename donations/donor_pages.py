@@ -1,0 +1,129 @@
+"""The donor's own page, one address (`/donations/manage/`). The mailed link opens it with a
+button whose POST (mail scanners only GET) trades the single-use token for a short signed
+session cookie; the page then lists the donor's monthly gifts, gifts and receipts
+(`?receipt=<number>` downloads one), and its forms stop a monthly gift or ask for a receipt.
+Those forms ride on the cookie, so they are checked for CSRF; only the token exchange is not
+(the token is the credential, there is no session yet)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from donations import donor_access
+from donations.amounts import amount_display
+
+COOKIE = "donor_session"
+PATH = "/donations/manage/"
+
+
+def _lang(request: HttpRequest) -> str:
+    lang = request.GET.get("lang") or getattr(request, "LANGUAGE_CODE", "de")
+    return "en" if lang == "en" else "de"
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _session(request: HttpRequest) -> str | None:
+    return donor_access.donor_session_read(request.COOKIES.get(COOKIE, ""))
+
+
+def _open(request: HttpRequest) -> HttpResponse:
+    email = donor_access.donor_access_token_redeem(token=request.POST.get("token", ""))
+    if email is None:
+        context = {"state": "invalid", "lang": _lang(request)}
+        return _private(render(request, "donations/manage.html", context, status=400))
+    response = HttpResponseRedirect(PATH, status=303)
+    response.set_cookie(
+        COOKIE,
+        donor_access.donor_session_make(email_normalized=email),
+        max_age=settings.DONOR_SESSION_MINUTES * 60,
+        path=PATH,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Strict",
+    )
+    return _private(response)
+
+
+@csrf_exempt  # the token exchange needs none; the session's forms are checked below
+@require_http_methods(["GET", "POST"])
+def donor_manage_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and "token" in request.POST:
+        return _open(request)
+    lang = _lang(request)
+    token = request.GET.get("token", "")[:200]
+    email = _session(request)
+    if email is not None and request.GET.get("receipt"):
+        return _receipt_pdf(email, request.GET["receipt"])
+    if email is None:
+        state = "open" if token else "expired"
+        return _private(
+            render(request, "donations/manage.html", {"state": state, "token": token, "lang": lang})
+        )
+    notice = ""
+    if request.method == "POST":
+        rejected = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, _protected, (), {})
+        if rejected is not None:
+            return rejected
+        notice = _act(request, email)
+    overview = donor_access.donor_overview_get(email_normalized=email)
+    context: dict[str, Any] = {
+        "state": "overview",
+        "lang": lang,
+        "notice": notice,
+        "mandates": [
+            {"m": m, "amount": amount_display(m.total_amount, lang), "active": m.status != "canceled"}
+            for m in overview.mandates
+        ],
+        "donations": [
+            {"d": d, "amount": amount_display(d.total_amount, lang), "receiptable": d.receipt_id is None}
+            for d in overview.donations
+        ],
+        "receipts": overview.receipts,
+    }
+    return _private(render(request, "donations/manage.html", context))
+
+
+def _act(request: HttpRequest, email: str) -> str:
+    action = request.POST.get("action", "")
+    target = request.POST.get("id", "")[:64]
+    try:
+        if action == "cancel" and donor_access.donor_mandate_cancel(
+            email_normalized=email, mandate_public_id=target
+        ):
+            return "canceled"
+        if action == "receipt":
+            receipt = donor_access.donor_receipt_request(email_normalized=email, donation_public_id=target)
+            return "receipt_issued" if receipt else "receipt_later"
+    except (ValueError, ValidationError):  # a malformed id: the form was tampered with
+        return "invalid"
+    return "invalid"
+
+
+def _protected(request: HttpRequest) -> HttpResponse:
+    """Stands for the view in the CSRF check (not exempt, unlike the page itself)."""
+    return HttpResponse()
+
+
+def _receipt_pdf(email: str, number: str) -> HttpResponse:
+    from donations.receipts import receipt_pdf_render
+
+    receipt = donor_access.donor_receipt_get(email_normalized=email, number=number[:20])
+    if receipt is None:
+        return _private(HttpResponse(status=404))
+    response = HttpResponse(receipt_pdf_render(receipt), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="Zuwendungsbestaetigung-{receipt.number}.pdf"'
+    return _private(response)
