@@ -77,6 +77,29 @@ class MandateAdmin(admin.ModelAdmin):
         "updated_at",
     ]
 
+    def save_model(self, request: Any, obj: Mandate, form: Any, change: bool) -> None:
+        """A change of amount or day goes through the service, which tells the donor (for SEPA
+        the pre-notification); the admin's history records who did it."""
+        changed = set(form.changed_data)
+        if not change or not changed & {"amount", "day_of_month"}:
+            super().save_model(request, obj, form, change)
+            return
+        from django.db import transaction
+
+        from campaign.exceptions import ApplicationError
+        from donations.mandate_changes import mandate_change
+
+        with transaction.atomic():
+            locked = Mandate.objects.select_for_update(of=("self",)).select_related("donor").get(pk=obj.pk)
+            try:
+                mandate_change(locked, amount=obj.amount, day_of_month=obj.day_of_month, by="staff")
+            except ApplicationError as exc:
+                self.message_user(request, f"Not changed: {exc.message}", level="error")
+                return
+            others = sorted(changed - {"amount", "day_of_month", "fee_amount", "next_charge_on"})
+            if others:
+                obj.save(update_fields=[*others, "updated_at"])
+
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):

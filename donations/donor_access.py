@@ -151,6 +151,26 @@ def donor_mandate_cancel(*, email_normalized: str, mandate_public_id: Any) -> bo
         return True
 
 
+def donor_mandate_change(
+    *, email_normalized: str, mandate_public_id: Any, amount: int | None, day_of_month: int | None
+) -> bool:
+    """Changes one of the donor's own running monthly gifts (told by mail; for SEPA the
+    pre-notification). False when it is not theirs or not running; ApplicationError for a bad value."""
+    from donations.mandate_changes import mandate_change
+
+    with transaction.atomic():
+        mandate = (
+            Mandate.objects.select_for_update(of=("self",))
+            .select_related("donor")
+            .filter(public_id=mandate_public_id, donor__email_normalized=email_normalized)
+            .first()
+        )
+        if mandate is None or mandate.status != Mandate.Status.ACTIVE:
+            return False
+        mandate_change(mandate, amount=amount, day_of_month=day_of_month, by="donor")
+        return True
+
+
 def donor_receipt_request(*, email_normalized: str, donation_public_id: Any) -> Receipt | None:
     from donations.collective_receipts import receipt_request
 

@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from campaign.exceptions import ApplicationError
 from donations import donor_access
 from donations.amounts import amount_display
 
@@ -85,7 +86,12 @@ def donor_manage_page(request: HttpRequest) -> HttpResponse:
         "lang": lang,
         "notice": notice,
         "mandates": [
-            {"m": m, "amount": amount_display(m.total_amount, lang), "active": m.status != "canceled"}
+            {
+                "m": m,
+                "amount": amount_display(m.total_amount, lang),
+                "euros": f"{m.amount // 100},{m.amount % 100:02d}",
+                "active": m.status == "active",
+            }
             for m in overview.mandates
         ],
         "donations": [
@@ -105,12 +111,31 @@ def _act(request: HttpRequest, email: str) -> str:
             email_normalized=email, mandate_public_id=target
         ):
             return "canceled"
+        if action == "change":
+            changed = donor_access.donor_mandate_change(
+                email_normalized=email,
+                mandate_public_id=target,
+                amount=_cents(request.POST.get("amount", "")),
+                day_of_month=int(request.POST["day_of_month"]) if request.POST.get("day_of_month") else None,
+            )
+            return "changed" if changed else "invalid"
         if action == "receipt":
             receipt = donor_access.donor_receipt_request(email_normalized=email, donation_public_id=target)
             return "receipt_issued" if receipt else "receipt_later"
-    except (ValueError, ValidationError):  # a malformed id: the form was tampered with
+    except (ValueError, ValidationError, ApplicationError):  # a bad value or a tampered form
         return "invalid"
     return "invalid"
+
+
+def _cents(value: str) -> int | None:
+    """ "12,50" or "12.50" or "12" euros as cents; None when empty."""
+    value = value.strip().replace("€", "").replace(" ", "")
+    if not value:
+        return None
+    euros, _, cents = value.replace(",", ".").partition(".")
+    if not euros.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
+        raise ValueError("not an amount")
+    return int(euros) * 100 + int(cents.ljust(2, "0") or 0)
 
 
 def _protected(request: HttpRequest) -> HttpResponse:

@@ -1,0 +1,100 @@
+"""Changing a monthly gift's amount or day: by the donor on their page or by staff in the
+admin; the donor is told, and a SEPA donor gets the pre-notification with the date of the
+first debit at the new amount before that debit is created."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from campaign.emails import email_render
+from campaign.models import OutgoingEmail
+from donations.amounts import period_of
+from donations.models import Donation, Mandate
+from tests.donations.test_donor_page import mailed_token, open_session
+from tests.donations.test_mandates import charge_due, monthly_mandate
+
+pytestmark = pytest.mark.django_db
+
+
+def change(client: Any, mandate: Mandate, **fields: str) -> str:
+    response = client.post("/donations/manage/", {"action": "change", "id": str(mandate.public_id), **fields})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_sepa_amount_change_is_pre_notified_before_the_next_debit(
+    client, api_client, campaign, localstripe
+):
+    mandate = monthly_mandate(api_client, campaign, localstripe, method="sepa_debit")
+    today = timezone.localdate()
+    # The next monthly debit is due today: the new amount may not be debited without notice.
+    Mandate.objects.filter(pk=mandate.pk).update(next_period=period_of(today), next_charge_on=today)
+    Donation.objects.filter(mandate=mandate).update(period="2000-01")
+    open_session(client, mailed_token(client, "erika@example.org"))
+
+    page = change(client, mandate, amount="20,00")
+
+    assert "wurde geändert" in page
+    mandate.refresh_from_db()
+    first_new_debit = today + timedelta(days=2)  # SEPA_PRENOTIFICATION_DAYS
+    assert (mandate.amount, mandate.next_charge_on) == (2000, first_new_debit)
+    notice = OutgoingEmail.objects.get(kind="mandate_changed")
+    assert notice.context["next_debit_date"] == first_new_debit.isoformat()
+    text = email_render(notice).body
+    assert "Vorabankündigung" in text and "20,00 €" in text and first_new_debit.isoformat() in text
+    assert mandate.reference in text
+
+    assert charge_due(today) == []  # not before the announced date
+    assert charge_due(first_new_debit) == ["charged"]
+    debit = Donation.objects.filter(mandate=mandate).latest("created_at")
+    assert debit.amount == 2000
+    assert notice.created_at < debit.created_at
+    intent = localstripe.request("GET", f"/v1/payment_intents/{debit.stripe_payment_intent_id}")
+    assert intent["amount"] == 2000
+
+
+def test_a_day_change_moves_the_next_debit_and_bad_values_change_nothing(
+    client, api_client, campaign, localstripe
+):
+    mandate = monthly_mandate(api_client, campaign, localstripe, method="card")
+    open_session(client, mailed_token(client, "erika@example.org"))
+    before = mandate.next_charge_on
+    assert before is not None
+
+    assert "nicht geklappt" in change(client, mandate, amount="0,50")
+    assert "nicht geklappt" in change(client, mandate, day_of_month="31")
+    assert "nicht geklappt" in change(client, mandate, amount="zwanzig")
+    mandate.refresh_from_db()
+    assert (mandate.amount, mandate.next_charge_on) == (1500, before)
+    assert not OutgoingEmail.objects.filter(kind="mandate_changed").exists()
+
+    change(client, mandate, day_of_month="15")
+    mandate.refresh_from_db()
+    assert (mandate.day_of_month, mandate.next_charge_on) == (15, before.replace(day=15))
+    assert OutgoingEmail.objects.get(kind="mandate_changed").context["is_sepa"] is False
+
+
+def test_a_staff_change_in_the_admin_tells_the_donor(admin_client, api_client, campaign, localstripe):
+    from django.contrib.admin.models import LogEntry
+
+    mandate = monthly_mandate(api_client, campaign, localstripe, method="sepa_debit")
+    url = f"/admin/donations/mandate/{mandate.pk}/change/"
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: form.initial.get(name) for name in form.fields if form.initial.get(name) is not None}
+    data.update(amount="3000", donor=str(mandate.donor_id), campaign=str(mandate.campaign_id))
+    if "next_charge_on" in data:
+        data["next_charge_on"] = data["next_charge_on"].isoformat()
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302, response.content[:2000]
+    mandate.refresh_from_db()
+    assert mandate.amount == 3000
+    notice = OutgoingEmail.objects.get(kind="mandate_changed")
+    assert notice.context["by_staff"] is True
+    assert "auf Ihren Wunsch" in email_render(notice).body
+    assert LogEntry.objects.filter(object_id=str(mandate.pk)).exists()
