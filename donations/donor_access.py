@@ -171,6 +171,26 @@ def donor_mandate_change(
         return True
 
 
+def donor_mandate_pause(*, email_normalized: str, mandate_public_id: Any, months: int | None) -> bool:
+    """Pauses (months given) or resumes (None) one of the donor's own monthly gifts."""
+    from donations.mandate_changes import mandate_pause, mandate_resume
+
+    with transaction.atomic():
+        mandate = (
+            Mandate.objects.select_for_update(of=("self",))
+            .select_related("donor")
+            .filter(public_id=mandate_public_id, donor__email_normalized=email_normalized)
+            .first()
+        )
+        if mandate is None:
+            return False
+        if months is None:
+            mandate_resume(mandate)
+        else:
+            mandate_pause(mandate, months=months)
+        return True
+
+
 def donor_receipt_request(*, email_normalized: str, donation_public_id: Any) -> Receipt | None:
     from donations.collective_receipts import receipt_request
 

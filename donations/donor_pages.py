@@ -91,6 +91,7 @@ def donor_manage_page(request: HttpRequest) -> HttpResponse:
                 "amount": amount_display(m.total_amount, lang),
                 "euros": f"{m.amount // 100},{m.amount % 100:02d}",
                 "active": m.status == "active",
+                "paused_by_donor": m.status == "paused" and m.paused_until is not None,
             }
             for m in overview.mandates
         ],
@@ -119,6 +120,12 @@ def _act(request: HttpRequest, email: str) -> str:
                 day_of_month=int(request.POST["day_of_month"]) if request.POST.get("day_of_month") else None,
             )
             return "changed" if changed else "invalid"
+        if action in ("pause", "resume"):
+            months = int(request.POST.get("months", "")) if action == "pause" else None
+            done = donor_access.donor_mandate_pause(
+                email_normalized=email, mandate_public_id=target, months=months
+            )
+            return ("paused" if months else "resumed") if done else "invalid"
         if action == "receipt":
             receipt = donor_access.donor_receipt_request(email_normalized=email, donation_public_id=target)
             return "receipt_issued" if receipt else "receipt_later"

@@ -69,3 +69,96 @@ def mandate_change(
     )
     logger.info("mandate %s changed by %s: %s cents on day %s", mandate.pk, by, amount, day)
     return mandate.next_charge_on
+
+
+MAX_PAUSE_MONTHS = 6
+
+
+def mandate_pause(mandate: Mandate, *, months: int) -> date:
+    """The donor pauses a running monthly gift for 1 to 6 months (locked, in the caller's
+    transaction); it resumes by itself on the returned day. Confirmed by mail."""
+    from donations.amounts import month_add
+    from donations.mandate_status import mandate_set_status
+
+    if mandate.status != Mandate.Status.ACTIVE:
+        raise ApplicationError(_("This monthly donation is not running."), code="mandate_not_running")
+    if not 1 <= months <= MAX_PAUSE_MONTHS:
+        raise ApplicationError(
+            _("Between 1 and 6 months."), fields={"months": [_("Between 1 and 6 months.")]}
+        )
+    until = month_add(timezone.localdate(), months, day_of_month=mandate.day_of_month)
+    mandate.paused_until = until
+    mandate.next_charge_on = None
+    mandate.save(update_fields=["paused_until", "next_charge_on", "updated_at"])
+    mandate_set_status(mandate, Mandate.Status.PAUSED)
+    _pause_mail(mandate, resumes_on=until, resumed=False)
+    return until
+
+
+def mandate_resume(mandate: Mandate, *, today: date | None = None) -> date:
+    """Ends a donor's pause (early from their page, or on its last day from the schedule): the
+    next debit is on the monthly day, for SEPA not sooner than the pre-notification allows."""
+    from donations.mandate_status import mandate_set_status
+
+    if mandate.status != Mandate.Status.PAUSED or mandate.paused_until is None:
+        raise ApplicationError(_("This monthly donation is not paused."), code="mandate_not_paused")
+    today = today or timezone.localdate()
+    next_on = date(today.year, today.month, mandate.day_of_month)
+    if next_on < today:
+        from donations.amounts import month_add
+
+        next_on = month_add(today, 1, day_of_month=mandate.day_of_month)
+    if mandate.method == Donation.Method.SEPA_DEBIT:
+        next_on = max(next_on, today + timedelta(days=settings.SEPA_PRENOTIFICATION_DAYS))
+    mandate.paused_until = None
+    mandate.next_charge_on = next_on
+    mandate.next_period = period_of(next_on)
+    mandate.failure_count = 0
+    mandate.save(
+        update_fields=["paused_until", "next_charge_on", "next_period", "failure_count", "updated_at"]
+    )
+    mandate_set_status(mandate, Mandate.Status.ACTIVE)
+    _pause_mail(mandate, resumes_on=next_on, resumed=True)
+    return next_on
+
+
+def _pause_mail(mandate: Mandate, *, resumes_on: date, resumed: bool) -> None:
+    donor = mandate.donor
+    outgoing_email_queue(
+        kind="mandate_pause_changed",
+        to_email=donor.email,
+        locale=donor.locale,
+        context={
+            "first_name": donor.first_name,
+            "mandate_reference": mandate.reference,
+            "amount": amount_display(mandate.total_amount, donor.locale),
+            "date": resumes_on.isoformat(),
+            "resumed": resumed,
+            "is_sepa": mandate.method == Donation.Method.SEPA_DEBIT,
+            "creditor_id": settings.SEPA_CREDITOR_ID,
+        },
+        subject_type="donations.mandate",
+        subject_id=mandate.pk,
+    )
+
+
+def mandates_pause_end(*, today: date) -> int:
+    """Resumes the donor-paused monthly gifts whose pause ends today or earlier (idempotent:
+    a resumed one is no longer paused)."""
+    from django.db import transaction
+
+    ids = list(
+        Mandate.objects.filter(status=Mandate.Status.PAUSED, paused_until__lte=today).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in ids:
+        with transaction.atomic():
+            mandate = Mandate.objects.select_for_update(of=("self",)).select_related("donor").get(pk=pk)
+            if (
+                mandate.status == Mandate.Status.PAUSED
+                and mandate.paused_until
+                and mandate.paused_until <= today
+            ):
+                mandate_resume(mandate, today=today)
+    return len(ids)

@@ -73,6 +73,9 @@ class Mandate(TimeStampedModel):
     next_charge_on = models.DateField(null=True, blank=True, db_index=True)
     failure_count = models.PositiveSmallIntegerField(default=0)
     paused_at = models.DateTimeField(null=True, blank=True)
+    # Set when the donor paused (at most six months): the schedule resumes on this day. A
+    # pause after failed charges has none and waits for a new payment method.
+    paused_until = models.DateField(null=True, blank=True, db_index=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -46,6 +46,15 @@ CONTEXTS = {
         "creditor_id": "DE98ZZZ09999999999",
         "by_staff": False,
     },
+    "mandate_pause_changed": {
+        "first_name": "Erika",
+        "mandate_reference": "SPENDE-1",
+        "amount": "15,00 €",
+        "date": "2027-03-01",
+        "resumed": False,
+        "is_sepa": True,
+        "creditor_id": "DE98ZZZ09999999999",
+    },
 }
 EXPECTED = {
     "donation_thanks": ("Vielen Dank", "Thank you"),
@@ -55,6 +64,7 @@ EXPECTED = {
     "donation_receipt_voided": ("2026-000007", "2026-000007"),
     "donor_manage_link": ("/donations/manage/?token=", "/donations/manage/?token="),
     "mandate_changed": ("Vorabankündigung", "pre-notification"),
+    "mandate_pause_changed": ("2027-03-01", "2027-03-01"),
 }
 
 

@@ -98,3 +98,54 @@ def test_a_staff_change_in_the_admin_tells_the_donor(admin_client, api_client, c
     assert notice.context["by_staff"] is True
     assert "auf Ihren Wunsch" in email_render(notice).body
     assert LogEntry.objects.filter(object_id=str(mandate.pk)).exists()
+
+
+def test_a_donor_pauses_for_two_months_and_the_schedule_resumes_by_itself(
+    client, api_client, campaign, localstripe
+):
+    from donations.amounts import month_add
+    from donations.mandate_changes import mandates_pause_end
+
+    mandate = monthly_mandate(api_client, campaign, localstripe, method="card")
+    open_session(client, mailed_token(client, "erika@example.org"))
+    today = timezone.localdate()
+
+    assert "nicht geklappt" in change_action(client, mandate, "pause", months="7")  # six at most
+    assert "ist pausiert" in change_action(client, mandate, "pause", months="2")
+
+    mandate.refresh_from_db()
+    until = month_add(today, 2, day_of_month=mandate.day_of_month)
+    assert (mandate.status, mandate.paused_until, mandate.next_charge_on) == ("paused", until, None)
+    assert OutgoingEmail.objects.get(kind="mandate_pause_changed").context["date"] == until.isoformat()
+    assert charge_due(month_add(today, 1, day_of_month=mandate.day_of_month)) == []  # paused: no debit
+
+    assert mandates_pause_end(today=until - timedelta(days=1)) == 0
+    assert mandates_pause_end(today=until) == 1
+    mandate.refresh_from_db()
+    assert (mandate.status, mandate.next_charge_on) == ("active", until)
+    assert charge_due(until) == ["charged"]
+    assert OutgoingEmail.objects.filter(kind="mandate_pause_changed").count() == 2  # paused, resumed
+
+
+def test_a_donor_resumes_a_paused_sepa_gift_early_with_notice(client, api_client, campaign, localstripe):
+    mandate = monthly_mandate(api_client, campaign, localstripe, method="sepa_debit")
+    open_session(client, mailed_token(client, "erika@example.org"))
+    change_action(client, mandate, "pause", months="3")
+
+    assert "läuft wieder" in change_action(client, mandate, "resume")
+
+    mandate.refresh_from_db()
+    today = timezone.localdate()
+    assert mandate.status == "active" and mandate.paused_until is None
+    assert mandate.next_charge_on is not None and mandate.next_charge_on >= today + timedelta(days=2)
+    resumed = OutgoingEmail.objects.filter(kind="mandate_pause_changed").latest("pk")
+    assert "Vorabankündigung" in email_render(resumed).body
+    # A gift paused after failed charges is not the donor's pause: resuming it is refused.
+    Mandate.objects.filter(pk=mandate.pk).update(status="paused", paused_until=None)
+    assert "nicht geklappt" in change_action(client, mandate, "resume")
+
+
+def change_action(client: Any, mandate: Mandate, action: str, **fields: str) -> str:
+    response = client.post("/donations/manage/", {"action": action, "id": str(mandate.public_id), **fields})
+    assert response.status_code == 200
+    return response.content.decode()
