@@ -118,6 +118,7 @@ class DonorOverview:
     mandates: list[Mandate]
     donations: list[Donation]
     receipts: list[Receipt]
+    address: dict[str, str]
 
 
 def donor_overview_get(*, email_normalized: str) -> DonorOverview:
@@ -130,7 +131,20 @@ def donor_overview_get(*, email_normalized: str) -> DonorOverview:
             .order_by("-created_at")[:200]
         ),
         receipts=list(Receipt.objects.filter(**mine).order_by("-year", "-sequence")),
+        address=_address(email_normalized),
     )
+
+
+def _address(email_normalized: str) -> dict[str, str]:
+    donor = (
+        Donor.objects.filter(email_normalized=email_normalized, anonymised_at__isnull=True)
+        .order_by("-created_at")
+        .only("street", "postcode", "city", "country")
+        .first()
+    )
+    if donor is None:
+        return {}
+    return {"street": donor.street, "postcode": donor.postcode, "city": donor.city, "country": donor.country}
 
 
 def donor_mandate_cancel(*, email_normalized: str, mandate_public_id: Any) -> bool:
@@ -189,6 +203,23 @@ def donor_mandate_pause(*, email_normalized: str, mandate_public_id: Any, months
         else:
             mandate_pause(mandate, months=months)
         return True
+
+
+def donor_address_update(
+    *, email_normalized: str, street: str, postcode: str, city: str, country: str
+) -> int:
+    """The address future receipts state, on every gift given with this address (issued
+    receipts keep the address they were issued with). Raises ValueError for a bad value."""
+    values = {"street": street.strip(), "postcode": postcode.strip(), "city": city.strip()}
+    country = country.strip().upper()
+    limits = {"street": 200, "postcode": 20, "city": 100}
+    if any(not v or len(v) > limits[k] for k, v in values.items()):
+        raise ValueError("address incomplete or too long")
+    if len(country) != 2 or not country.isalpha():
+        raise ValueError("country must be two letters")
+    return Donor.objects.filter(email_normalized=email_normalized, anonymised_at__isnull=True).update(
+        **values, country=country, updated_at=timezone.now()
+    )
 
 
 def donor_receipt_request(*, email_normalized: str, donation_public_id: Any) -> Receipt | None:

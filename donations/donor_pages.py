@@ -100,6 +100,7 @@ def donor_manage_page(request: HttpRequest) -> HttpResponse:
             for d in overview.donations
         ],
         "receipts": overview.receipts,
+        "address": overview.address,
     }
     return _private(render(request, "donations/manage.html", context))
 
@@ -126,6 +127,13 @@ def _act(request: HttpRequest, email: str) -> str:
                 email_normalized=email, mandate_public_id=target, months=months
             )
             return ("paused" if months else "resumed") if done else "invalid"
+        if action == "address":
+            fields = {k: request.POST.get(k, "") for k in ("street", "postcode", "city", "country")}
+            return (
+                "address_saved"
+                if donor_access.donor_address_update(email_normalized=email, **fields)
+                else "invalid"
+            )
         if action == "receipt":
             receipt = donor_access.donor_receipt_request(email_normalized=email, donation_public_id=target)
             return "receipt_issued" if receipt else "receipt_later"

@@ -204,3 +204,33 @@ def test_the_session_forms_need_the_csrf_token_and_the_link_does_not(campaign):
     assert done.status_code == 200
     mandate.refresh_from_db()
     assert mandate.status == "canceled"
+
+
+def test_the_donor_updates_the_address_their_next_receipts_state(client, campaign):
+    from donations.collective_receipts import receipt_request
+
+    donation, _ = donor_with_gifts(campaign)
+    old = receipt_request(donation_id=donation.pk)
+    assert old is not None and "Musterstraße 1" in old.donor_address
+    later = Donation.objects.create(
+        campaign=campaign,
+        donor=donation.donor,
+        amount=3000,
+        method="card",
+        status="succeeded",
+        succeeded_at=timezone.now(),
+    )
+    open_session(client, mailed_token(client, "erika@example.org"))
+    fields = {"action": "address", "street": "Neue Allee 5", "postcode": "20095", "city": "Hamburg"}
+
+    assert (
+        "nicht geklappt"
+        in client.post("/donations/manage/", {**fields, "country": "Deutschland"}).content.decode()
+    )
+    saved = client.post("/donations/manage/", {**fields, "country": "de"}).content.decode()
+
+    assert "wurde gespeichert" in saved and 'value="Neue Allee 5"' in saved
+    old.refresh_from_db()
+    assert "Musterstraße 1" in old.donor_address  # an issued receipt states what was true then
+    new = receipt_request(donation_id=later.pk)
+    assert new is not None and new.donor_address == "Neue Allee 5\n20095 Hamburg\nDE"
