@@ -222,6 +222,51 @@ def donor_address_update(
     )
 
 
+def _own_mandate_locked(email_normalized: str, mandate_public_id: Any) -> Mandate | None:
+    return (
+        Mandate.objects.select_for_update(of=("self",))
+        .select_related("donor")
+        .filter(public_id=mandate_public_id, donor__email_normalized=email_normalized)
+        .first()
+    )
+
+
+def donor_payment_method_setup(*, email_normalized: str, mandate_public_id: Any) -> dict[str, str] | None:
+    """What the page needs to save new details for one of the donor's own monthly gifts (a
+    SetupIntent's secret), or None when it is not theirs."""
+    from donations.mandate_changes import mandate_payment_method_setup
+
+    mandate = (
+        Mandate.objects.select_related("donor")
+        .filter(public_id=mandate_public_id, donor__email_normalized=email_normalized)
+        .first()
+    )
+    if mandate is None:
+        return None
+    setup = mandate_payment_method_setup(mandate)
+    return {
+        "mandate": str(mandate.public_id),
+        "client_secret": setup.client_secret,
+        "setup_intent": setup.id,
+        "is_sepa": "true" if mandate.method == "sepa_debit" else "",
+        "name": mandate.donor.full_name,
+        "email": mandate.donor.email,
+    }
+
+
+def donor_payment_method_replace(
+    *, email_normalized: str, mandate_public_id: Any, setup_intent_id: str
+) -> bool:
+    from donations.mandate_changes import mandate_payment_method_replace
+
+    with transaction.atomic():
+        mandate = _own_mandate_locked(email_normalized, mandate_public_id)
+        if mandate is None:
+            return False
+        mandate_payment_method_replace(mandate, setup_intent_id=setup_intent_id[:255])
+        return True
+
+
 def donor_receipt_request(*, email_normalized: str, donation_public_id: Any) -> Receipt | None:
     from donations.collective_receipts import receipt_request
 

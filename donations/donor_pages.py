@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from campaign.exceptions import ApplicationError
-from donations import donor_access
+from donations import donor_access, stripe_api
 from donations.amounts import amount_display
 
 COOKIE = "donor_session"
@@ -74,7 +74,7 @@ def donor_manage_page(request: HttpRequest) -> HttpResponse:
         return _private(
             render(request, "donations/manage.html", {"state": state, "token": token, "lang": lang})
         )
-    notice = ""
+    notice: str | dict[str, str] = ""
     if request.method == "POST":
         rejected = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, _protected, (), {})
         if rejected is not None:
@@ -84,7 +84,10 @@ def donor_manage_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "state": "overview",
         "lang": lang,
-        "notice": notice,
+        "notice": notice if isinstance(notice, str) else "",
+        "setup": notice if isinstance(notice, dict) else None,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY or "",
         "mandates": [
             {
                 "m": m,
@@ -105,7 +108,7 @@ def donor_manage_page(request: HttpRequest) -> HttpResponse:
     return _private(render(request, "donations/manage.html", context))
 
 
-def _act(request: HttpRequest, email: str) -> str:
+def _act(request: HttpRequest, email: str) -> str | dict[str, str]:
     action = request.POST.get("action", "")
     target = request.POST.get("id", "")[:64]
     try:
@@ -121,6 +124,16 @@ def _act(request: HttpRequest, email: str) -> str:
                 day_of_month=int(request.POST["day_of_month"]) if request.POST.get("day_of_month") else None,
             )
             return "changed" if changed else "invalid"
+        if action == "pm_setup":
+            setup = donor_access.donor_payment_method_setup(email_normalized=email, mandate_public_id=target)
+            return setup if setup is not None else "invalid"
+        if action == "pm_replace":
+            replaced = donor_access.donor_payment_method_replace(
+                email_normalized=email,
+                mandate_public_id=target,
+                setup_intent_id=request.POST.get("setup_intent", ""),
+            )
+            return "payment_method_replaced" if replaced else "invalid"
         if action in ("pause", "resume"):
             months = int(request.POST.get("months", "")) if action == "pause" else None
             done = donor_access.donor_mandate_pause(
@@ -138,6 +151,8 @@ def _act(request: HttpRequest, email: str) -> str:
             receipt = donor_access.donor_receipt_request(email_normalized=email, donation_public_id=target)
             return "receipt_issued" if receipt else "receipt_later"
     except (ValueError, ValidationError, ApplicationError):  # a bad value or a tampered form
+        return "invalid"
+    except (stripe_api.StripeUnavailable, stripe_api.StripeRejected):
         return "invalid"
     return "invalid"
 

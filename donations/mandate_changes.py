@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.outbox.queueing import outgoing_email_queue
+from donations import stripe_api
 from donations.amounts import amount_display, donation_fee_compute, period_of
 from donations.models import Donation, Mandate
 
@@ -162,3 +163,77 @@ def mandates_pause_end(*, today: date) -> int:
             ):
                 mandate_resume(mandate, today=today)
     return len(ids)
+
+
+def mandate_payment_method_setup(mandate: Mandate) -> stripe_api.SetupIntentInfo:
+    """Starts replacing the card or IBAN of a monthly gift (running, or paused after failed
+    charges): a SetupIntent the donor's browser confirms with the new details."""
+    import uuid
+
+    if mandate.status == Mandate.Status.CANCELED:
+        raise ApplicationError(_("This monthly donation is not running."), code="mandate_not_running")
+    return stripe_api.mandate_setup_intent_create(
+        customer_id=mandate.stripe_customer_id,
+        method=mandate.method,
+        mandate_id=mandate.pk,
+        attempt=uuid.uuid4().hex,
+    )
+
+
+def mandate_payment_method_replace(mandate: Mandate, *, setup_intent_id: str) -> date | None:
+    """The browser saved the new details: the monthly gift debits them from now on (locked,
+    in the caller's transaction). A gift paused after failed charges runs again. For SEPA the
+    new mandate's reference is announced with the next debit date (pre-notification)."""
+    setup_intent = stripe_api.setup_intent_get(setup_intent_id)
+    if (
+        setup_intent.status != "succeeded"
+        or not setup_intent.payment_method_id
+        or setup_intent.customer_id != mandate.stripe_customer_id
+        or setup_intent.metadata.get("mandate_id") != str(mandate.pk)
+    ):
+        raise ApplicationError(_("The payment method has not been saved yet."), code="setup_incomplete")
+    if mandate.status == Mandate.Status.CANCELED:
+        raise ApplicationError(_("This monthly donation is not running."), code="mandate_not_running")
+    mandate.stripe_payment_method_id = setup_intent.payment_method_id
+    mandate.stripe_mandate_id = setup_intent.mandate_id
+    fields = ["stripe_payment_method_id", "stripe_mandate_id", "updated_at"]
+    today = timezone.localdate()
+    if mandate.method == Donation.Method.SEPA_DEBIT:
+        reference = stripe_api.sepa_mandate_reference(
+            mandate_id=setup_intent.mandate_id, payment_method_id=setup_intent.payment_method_id
+        )[:35]
+        if reference:
+            mandate.reference = reference
+            fields.append("reference")
+    resume = mandate.status == Mandate.Status.PAUSED and mandate.paused_until is None
+    if resume:  # paused after failed charges: the new details are the way out
+        mandate.failure_count = 0
+        mandate.next_charge_on = today
+        fields += ["failure_count", "next_charge_on"]
+    if mandate.next_charge_on is not None and mandate.method == Donation.Method.SEPA_DEBIT:
+        notice = today + timedelta(days=settings.SEPA_PRENOTIFICATION_DAYS)
+        mandate.next_charge_on = max(mandate.next_charge_on, notice)
+        fields.append("next_charge_on")
+    mandate.save(update_fields=fields)
+    if resume:
+        from donations.mandate_status import mandate_set_status
+
+        mandate_set_status(mandate, Mandate.Status.ACTIVE)
+    donor = mandate.donor
+    outgoing_email_queue(
+        kind="mandate_payment_method_changed",
+        to_email=donor.email,
+        locale=donor.locale,
+        context={
+            "first_name": donor.first_name,
+            "mandate_reference": mandate.reference,
+            "amount": amount_display(mandate.total_amount, donor.locale),
+            "next_debit_date": mandate.next_charge_on.isoformat() if mandate.next_charge_on else "",
+            "is_sepa": mandate.method == Donation.Method.SEPA_DEBIT,
+            "creditor_id": settings.SEPA_CREDITOR_ID,
+        },
+        subject_type="donations.mandate",
+        subject_id=mandate.pk,
+    )
+    logger.info("mandate %s: payment method replaced", mandate.pk)
+    return mandate.next_charge_on

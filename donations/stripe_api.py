@@ -230,6 +230,23 @@ def setup_intent_create(
     return setup_intent_from(setup_intent)
 
 
+def mandate_setup_intent_create(
+    *, customer_id: str, method: str, mandate_id: int, attempt: str
+) -> SetupIntentInfo:
+    """A SetupIntent on the monthly gift's customer, to save a new card or IBAN for it."""
+    setup_intent = _call(
+        _client().v1.setup_intents.create,
+        params={
+            "customer": customer_id,
+            "payment_method_types": [method],
+            "usage": "off_session",
+            "metadata": {"mandate_id": str(mandate_id)},
+        },
+        options={"idempotency_key": f"mandate-{mandate_id}-replace-{attempt}"},
+    )
+    return setup_intent_from(setup_intent)
+
+
 def sepa_mandate_reference(*, mandate_id: str, payment_method_id: str) -> str:
     """The SEPA mandate reference the bank statement shows, for the pre-notification: on real
     Stripe from the Mandate object, on the stand-in from the payment method. Empty if unknown."""

@@ -46,6 +46,14 @@ CONTEXTS = {
         "creditor_id": "DE98ZZZ09999999999",
         "by_staff": False,
     },
+    "mandate_payment_method_changed": {
+        "first_name": "Erika",
+        "mandate_reference": "NEUES-MANDAT-1",
+        "amount": "15,00 €",
+        "next_debit_date": "2027-03-03",
+        "is_sepa": True,
+        "creditor_id": "DE98ZZZ09999999999",
+    },
     "mandate_pause_changed": {
         "first_name": "Erika",
         "mandate_reference": "SPENDE-1",
@@ -65,6 +73,7 @@ EXPECTED = {
     "donor_manage_link": ("/donations/manage/?token=", "/donations/manage/?token="),
     "mandate_changed": ("Vorabankündigung", "pre-notification"),
     "mandate_pause_changed": ("2027-03-01", "2027-03-01"),
+    "mandate_payment_method_changed": ("NEUES-MANDAT-1", "NEUES-MANDAT-1"),
 }
 
 

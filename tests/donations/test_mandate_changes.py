@@ -149,3 +149,60 @@ def change_action(client: Any, mandate: Mandate, action: str, **fields: str) -> 
     response = client.post("/donations/manage/", {"action": action, "id": str(mandate.public_id), **fields})
     assert response.status_code == 200
     return response.content.decode()
+
+
+def setup_secret(client: Any, mandate: Mandate) -> tuple[str, str]:
+    page = change_action(client, mandate, "pm_setup")
+    import re
+
+    secret = re.search(r'data-client-secret="([^"]+)"', page)
+    setup_intent = re.search(r'name="setup_intent" value="([^"]+)"', page)
+    assert secret is not None and setup_intent is not None, page
+    return secret.group(1), setup_intent.group(1)
+
+
+def test_a_donor_replaces_the_iban_of_a_gift_paused_after_failed_debits(
+    client, api_client, campaign, localstripe
+):
+    from tests.fixtures.localstripe import IBAN_OK
+
+    mandate = monthly_mandate(api_client, campaign, localstripe, method="sepa_debit")
+    Mandate.objects.filter(pk=mandate.pk).update(status="paused", failure_count=3, next_charge_on=None)
+    old_payment_method = mandate.stripe_payment_method_id
+    open_session(client, mailed_token(client, "erika@example.org"))
+
+    secret, setup_intent = setup_secret(client, mandate)
+    localstripe.save_sepa(secret, IBAN_OK)
+    page = change_action(client, mandate, "pm_replace", setup_intent=setup_intent)
+
+    assert "neuen Zahlungsdaten sind gespeichert" in page
+    mandate.refresh_from_db()
+    today = timezone.localdate()
+    assert mandate.stripe_payment_method_id not in ("", old_payment_method)
+    assert (mandate.status, mandate.failure_count) == ("active", 0)
+    assert mandate.next_charge_on == today + timedelta(days=2)  # announced first
+    notice = OutgoingEmail.objects.get(kind="mandate_payment_method_changed")
+    text = email_render(notice).body
+    assert "Vorabankündigung" in text and mandate.reference in text
+    assert charge_due(today) == []
+    assert charge_due(today + timedelta(days=2)) == ["charged"]
+    debit = Donation.objects.filter(mandate=mandate).latest("created_at")
+    assert debit.stripe_payment_method_id == mandate.stripe_payment_method_id
+    assert notice.created_at < debit.created_at
+
+
+def test_a_setup_intent_of_another_gift_replaces_nothing(client, api_client, campaign, localstripe):
+    mandate = monthly_mandate(api_client, campaign, localstripe, method="card")
+    open_session(client, mailed_token(client, "erika@example.org"))
+    unsaved_secret, unsaved = setup_secret(client, mandate)
+    before = mandate.stripe_payment_method_id
+
+    assert "nicht geklappt" in change_action(client, mandate, "pm_replace", setup_intent=unsaved)  # not saved
+    other = localstripe.request("POST", "/v1/setup_intents", customer=mandate.stripe_customer_id)
+    localstripe.save_card(other["client_secret"])
+    assert "nicht geklappt" in change_action(client, mandate, "pm_replace", setup_intent=other["id"])
+
+    localstripe.save_card(unsaved_secret)
+    assert "gespeichert" in change_action(client, mandate, "pm_replace", setup_intent=unsaved)
+    mandate.refresh_from_db()
+    assert mandate.stripe_payment_method_id != before
