@@ -363,6 +363,10 @@ RECEIPT_SIMPLIFIED_MAX_AMOUNT = env_int("RECEIPT_SIMPLIFIED_MAX_AMOUNT", 30_000)
 # statement no longer suffices as proof, § 50 Abs. 4 EStDV).
 RECEIPT_ANNUAL_OVER_LIMIT = env_bool("RECEIPT_ANNUAL_OVER_LIMIT", True)
 # A donor's own page: how long the mailed link works, and the session it opens.
+# Wallets: more domains that show the button (besides PUBLIC_BASE_URL and the CORS origins),
+# and the Apple Pay domain association file Stripe provides, served at /.well-known/.
+WALLET_EXTRA_DOMAINS = env_list("WALLET_EXTRA_DOMAINS")
+APPLE_PAY_DOMAIN_ASSOCIATION_FILE = env_str("APPLE_PAY_DOMAIN_ASSOCIATION_FILE", "")
 DONOR_LINK_TTL_MINUTES = env_int("DONOR_LINK_TTL_MINUTES", 60)
 DONOR_SESSION_MINUTES = env_int("DONOR_SESSION_MINUTES", 30)
 # How far back the nightly reconciliation looks at Stripe's PaymentIntents.

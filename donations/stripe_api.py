@@ -337,6 +337,29 @@ def refund_create(*, payment_intent_id: str, donation_id: int, amount: int | Non
     return _str(_as_dict(refund), "id")
 
 
+def payment_method_domains() -> dict[str, dict[str, Any]]:
+    """The wallet domains registered on the account (this key's mode), by domain name."""
+    page = _as_dict(_call(_client().v1.payment_method_domains.list, params={"limit": 100}))
+    data = page.get("data")
+    rows = [_as_dict(row) for row in data] if isinstance(data, list) else []
+    return {_str(row, "domain_name"): row for row in rows if _str(row, "domain_name")}
+
+
+def payment_method_domain_create(domain_name: str) -> dict[str, Any]:
+    return _as_dict(
+        _call(
+            _client().v1.payment_method_domains.create,
+            params={"domain_name": domain_name, "enabled": True},
+            options={"idempotency_key": f"payment-method-domain-{domain_name}"},
+        )
+    )
+
+
+def payment_method_domain_validate(domain_id: str) -> dict[str, Any]:
+    """Asks Stripe (and Apple) to check the domain again, e.g. after the association file went up."""
+    return _as_dict(_call(_client().v1.payment_method_domains.validate, domain_id))
+
+
 def charge_get(charge_id: str) -> ChargeInfo:
     return charge_from(_call(_client().v1.charges.retrieve, charge_id))
 

@@ -163,8 +163,9 @@ PAGES: dict[str, PublicPage] = {
     "donor-page-ended": PublicPage("/donations/manage/"),
 }
 
-# Routes that are no page a supporter opens: the API, its schema, the admin, health and icon.
-NOT_PUBLIC_PAGES = ("api/", "admin/", "healthz", "readyz", "favicon.ico")
+# Routes that are no page a supporter opens: the API, its schema, the admin, health, icon and
+# the files other services fetch (Apple's domain check).
+NOT_PUBLIC_PAGES = ("api/", "admin/", "healthz", "readyz", "favicon.ico", ".well-known/")
 
 
 def _page_routes(patterns: list[Any], prefix: str = "") -> set[str]:
