@@ -136,3 +136,24 @@ def test_the_staff_export_lists_the_attribution(api_client, staff_client, campai
     row: dict[str, Any] = rows[0]
     assert (row["petition"], row["signature_ref"]) == ("kinderschutz-jetzt", "99")
     assert (row["utm_term"], row["utm_content"], row["referrer"]) == ("t", "c", "https://x.example/a")
+
+
+def test_the_staff_summary_counts_gifts_by_petition_and_after_a_signing(
+    api_client, staff_client, campaign, localstripe
+):
+    from tests.donations.helpers import donation_complete
+
+    reference = signing_reference_make(signature_id=7, petition_slug="kinderschutz-jetzt")
+    for overrides in ({"signing_ref": reference}, {"petition": "andere"}, {}):
+        body = donation_start(api_client, campaign.slug, amount=2000, **overrides)
+        localstripe.save_card(body["client_secret"])
+        assert donation_complete(api_client, body["id"]).json()["status"] == "succeeded"
+
+    summary = staff_client.get(f"/api/v1/staff/donations/summary/?campaign={campaign.slug}").json()
+
+    assert summary["by_petition"] == [
+        {"petition": "", "amount": 2000, "count": 1},
+        {"petition": "andere", "amount": 2000, "count": 1},
+        {"petition": "kinderschutz-jetzt", "amount": 2000, "count": 1},
+    ]
+    assert summary["after_signing"] == {"amount": 2000, "count": 1}
