@@ -200,7 +200,6 @@ def fixtures_create(*, with_rows: bool) -> Fixtures:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
     from bench.views import BENCH_TABLE_SQL
     from campaign.models import Campaign
@@ -225,7 +224,7 @@ def fixtures_create(*, with_rows: bool) -> Fixtures:
         export_petition = Petition.objects.create(
             campaign=campaign, slug=EXPORT_SLUG, title_de="Export", status=Petition.Status.OPEN
         )
-        codes = _sample_postcodes_load()
+        codes = _postcodes_load()
         log(f"inserting {ROWS:,} signatures (one INSERT ... SELECT generate_series)")
         started = time.monotonic()
         with connection.cursor() as cursor:
@@ -240,25 +239,31 @@ def fixtures_create(*, with_rows: bool) -> Fixtures:
         petition_counts_recount()
         export_petition.refresh_from_db()
         log(f"recount: {export_petition.signature_count:,} counted, in {time.monotonic() - started:.1f}s")
+    from django.contrib.auth.models import Group
+
+    from campaign.permissions import ROLES, staff_roles_ensure
+    from campaign.staff_tokens import staff_token_create
+
+    staff_roles_ensure()
     user = get_user_model().objects.create_user(username="bench-staff", password=None, is_staff=True)
-    token = Token.objects.create(user=user)
+    user.groups.add(*Group.objects.filter(name__in=ROLES))
+    _, token_key = staff_token_create(user=user, name="bench", via="bench")
     return Fixtures(
         sign_petition_id=sign_petition.pk,
         export_petition_id=export_petition.pk if export_petition else None,
         consent_version=sign_petition.consent_version,
-        token=token.key,
+        token=token_key,
     )
 
 
-def _sample_postcodes_load() -> list[str]:
-    """Loads the officials app's sample constituency mapping and returns its postcodes (the
-    generated signatures spread over them)."""
+def _postcodes_load() -> list[str]:
+    """Loads the shipped German mapping (the 299 Wahlkreise of 2025, about 8,200 postcodes)
+    and returns its postcodes (the generated signatures spread over them)."""
     from django.core.management import call_command
 
     from officials.models import PostcodeArea
 
-    call_command("import_constituencies", sample=True, verbosity=0)
-    call_command("import_postcodes", sample=True, verbosity=0)
+    call_command("load_political_data", "de", "--no-recount", verbosity=0)
     codes = sorted(set(PostcodeArea.objects.filter(country="DE").values_list("postcode", flat=True)))
     log(f"postcode mapping: {len(codes)} German postcodes")
     return codes

@@ -2,7 +2,8 @@
 
 Templates live at `emails/<kind>-subject.txt`, `emails/<kind>-body.txt` and optionally
 `emails/<kind>-body.html`, rendered in the row's locale. Every mail carries the organisation's
-imprint (German law requires it), added by the base templates.
+imprint (German law requires it), added by the base templates: that of the row's campaign, or
+the service-wide one (settings.ORGANISATION) for a mail about no campaign.
 
 A kind can register a builder that runs at send time, just before rendering: it may add to the
 context what must not rest in the database (a fresh token) and attach files (a receipt PDF).
@@ -22,6 +23,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import translation
+
+from campaign.selectors import campaign_organisation_by_id_get
 
 if TYPE_CHECKING:
     from campaign.models import OutgoingEmail
@@ -45,6 +48,17 @@ class PreparedEmail:
 
 EmailBuilder = Callable[["OutgoingEmail"], PreparedEmail]
 _builders: dict[str, EmailBuilder] = {}
+# Non-transactional kinds (updates, newsletters, reminders): they honour the suppression list
+# and carry the one-click unsubscribe headers (campaign.privacy.suppression).
+_bulk_kinds: set[str] = set()
+
+
+def register_bulk_kind(kind: str) -> None:
+    _bulk_kinds.add(kind)
+
+
+def is_bulk_kind(kind: str) -> bool:
+    return kind in _bulk_kinds
 
 
 def register_email_builder(kind: str) -> Callable[[EmailBuilder], EmailBuilder]:
@@ -55,14 +69,28 @@ def register_email_builder(kind: str) -> Callable[[EmailBuilder], EmailBuilder]:
     return decorator
 
 
-def base_context() -> dict[str, Any]:
-    return {"organisation": settings.ORGANISATION, "public_base_url": settings.PUBLIC_BASE_URL}
+def base_context(*, campaign_id: int | None = None) -> dict[str, Any]:
+    return {
+        "organisation": campaign_organisation_by_id_get(campaign_id=campaign_id),
+        "public_base_url": settings.PUBLIC_BASE_URL,
+    }
 
 
 def email_render(email: OutgoingEmail) -> EmailMultiAlternatives:
     builder = _builders.get(email.kind)
     prepared = builder(email) if builder else PreparedEmail()
-    context = {**base_context(), **email.context, **prepared.context, "locale": email.locale}
+    context = {
+        **base_context(campaign_id=email.campaign_id),
+        **email.context,
+        **prepared.context,
+        "locale": email.locale,
+    }
+    headers = {"Auto-Submitted": "auto-generated", **prepared.headers}
+    if is_bulk_kind(email.kind):
+        from campaign.privacy.suppression import unsubscribe_headers, unsubscribe_url
+
+        headers.update(unsubscribe_headers(email=email.to_email, locale=email.locale))
+        context["unsubscribe_url"] = unsubscribe_url(email=email.to_email, locale=email.locale)
     with translation.override(email.locale):
         subject = render_to_string(f"emails/{email.kind}-subject.txt", context).strip()
         body = render_to_string(f"emails/{email.kind}-body.txt", context)
@@ -75,7 +103,7 @@ def email_render(email: OutgoingEmail) -> EmailMultiAlternatives:
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to_email],
-        headers={"Auto-Submitted": "auto-generated", **prepared.headers},
+        headers=headers,
     )
     if html:
         message.attach_alternative(html, "text/html")

@@ -22,6 +22,7 @@ from django.db import connections
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from campaign.audit import audit_record
 from campaign.models import ExportLog
 
 logger = logging.getLogger(__name__)
@@ -230,18 +231,38 @@ def _xlsx_write(sheet: Any, row: int, col: int, value: Any) -> None:
 
 
 def export_log_start(*, user: Any, kind: str, format: str, filters: dict[str, Any]) -> ExportLog:
-    return ExportLog.objects.create(
+    """Records the export before its first byte: in the export log and the audit trail."""
+    log = ExportLog.objects.create(
         user=user if getattr(user, "pk", None) else None,
         username=user.get_username() if user is not None else "",
         kind=kind,
         format=format,
         filters=filters,
     )
+    audit_record(
+        actor=user,
+        action="export",
+        object_type=kind,
+        object_id=log.pk,
+        details={"export_id": log.pk, "format": format, "filters": filters},
+    )
+    return log
 
 
 def export_log_finish(*, export_log_id: int, row_count: int, finished: bool) -> None:
+    """Completes the log row, and appends the row count to the audit trail (whose entries are
+    never changed)."""
     ExportLog.objects.filter(pk=export_log_id).update(
         row_count=row_count, finished=finished, finished_at=timezone.now() if finished else None
+    )
+    log = ExportLog.objects.select_related("user").get(pk=export_log_id)
+    audit_record(
+        actor=log.user,
+        action="export.finished" if finished else "export.broken_off",
+        object_type=log.kind,
+        object_id=log.pk,
+        row_count=row_count,
+        details={"export_id": log.pk, "format": log.format},
     )
 
 

@@ -37,3 +37,26 @@ class TestEmailInputSerializer(StrictInputSerializer):
 class OutgoingEmailOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
+
+
+class AuditEntryListInputSerializer(StrictInputSerializer):
+    action = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    actor = serializers.CharField(max_length=150, required=False, allow_blank=True, help_text="A username.")
+    since = serializers.DateTimeField(required=False, help_text="ISO 8601; entries at or after it.")
+
+
+class AuditEntryListPageInputSerializer(AuditEntryListInputSerializer):
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+
+
+class AuditEntryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor_username")
+    actor_id = serializers.IntegerField(allow_null=True)
+    ip_hash = serializers.CharField()
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    row_count = serializers.IntegerField(allow_null=True)
+    details = serializers.DictField()

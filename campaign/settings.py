@@ -69,15 +69,27 @@ SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else require("SE
 # A separate key for hashing IP addresses and tokens, so rotating SECRET_KEY (sessions) does not
 # change stored hashes.
 HASH_SECRET = env_str("HASH_SECRET", SECRET_KEY)
+# The key of the privacy records: keyed hashes of erased and suppressed addresses, and the seal
+# of what tax law makes us keep after an erasure (campaign/privacy/). Losing it loses the sealed
+# receipt copies, so it is kept like the other production secrets.
+PRIVACY_SECRET = env_str("PRIVACY_SECRET", HASH_SECRET)
+# Requests by the person (access, erasure): how many a day per address are acted upon, how long
+# the confirmation link and the access export link are valid.
+PRIVACY_REQUESTS_PER_ADDRESS_PER_DAY = env_int("PRIVACY_REQUESTS_PER_ADDRESS_PER_DAY", 3)
+PRIVACY_REQUEST_CONFIRM_DAYS = env_int("PRIVACY_REQUEST_CONFIRM_DAYS", 7)
+PRIVACY_EXPORT_VALID_DAYS = env_int("PRIVACY_EXPORT_VALID_DAYS", 7)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     require("ALLOWED_HOSTS", None)
 
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+# The campaign the root page `/` shows; every public campaign also has its own /campaigns/<slug>/.
+# Unset: the newest live campaign.
+DEFAULT_CAMPAIGN_SLUG = env_str("DEFAULT_CAMPAIGN_SLUG", "") or ""
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "campaign.admin_site.StaffAdminConfig",  # django.contrib.admin behind the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -85,10 +97,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "anymail",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "campaign",
     "officials",
     "petitions",
@@ -108,6 +123,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "campaign.middleware.AuthenticationMiddleware",
+    # Marks a session verified with the second factor (request.user.is_verified()).
+    "django_otp.middleware.OTPMiddleware",
+    # The hashed client address for the audit entries the request writes.
+    "campaign.audit.AuditContextMiddleware",
     "campaign.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -204,6 +223,26 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "campaign.outgoing_email_sweep",
         "schedule": float(OUTBOX_SWEEP_INTERVAL_SECONDS),
     },
+    # Forget the sealed address of privacy requests never confirmed and of expired exports.
+    "privacy-requests-expire": {
+        "task": "campaign.privacy_requests_expire",
+        "schedule": 3600.0,
+    },
+}
+
+# --- Staff: audit trail, two-factor login, API tokens ---------------------------------------
+# Audit entries (who read or changed what) are deleted after this many days; 0 keeps them.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
+# Staff API tokens (issued from a session verified with the second factor) expire after this.
+STAFF_TOKEN_DAYS = env_int("STAFF_TOKEN_DAYS", 30)
+LOGIN_URL = "/staff/login/"
+# Seconds of the first lock after a wrong one-time code; each further failure doubles it.
+OTP_TOTP_THROTTLE_FACTOR = env_int("OTP_THROTTLE_FACTOR", 1)
+OTP_STATIC_THROTTLE_FACTOR = OTP_TOTP_THROTTLE_FACTOR
+# Delete audit entries older than AUDIT_RETENTION_DAYS.
+CELERY_BEAT_SCHEDULE["audit-entries-purge"] = {
+    "task": "campaign.audit_entries_purge",
+    "schedule": _crontab(hour=5, minute=13),
 }
 
 # --- Petitions (petitions app) -------------------------------------------------------------
@@ -218,6 +257,9 @@ PETITIONS_RETENTION_DAYS = env_int("PETITIONS_RETENTION_DAYS", 365)
 PETITIONS_CONFIRMATION_MAX_MAILS = env_int("PETITIONS_CONFIRMATION_MAX_MAILS", 5)
 PETITIONS_CONFIRMATION_RESEND_MINUTES = env_int("PETITIONS_CONFIRMATION_RESEND_MINUTES", 10)
 PETITIONS_REMINDER_ENABLED = env_bool("PETITIONS_REMINDER_ENABLED", False)
+# Supporter updates go out in batches: this many mails every so many seconds.
+PETITIONS_UPDATE_BATCH_SIZE = env_int("PETITIONS_UPDATE_BATCH_SIZE", 200)
+PETITIONS_UPDATE_BATCH_INTERVAL_SECONDS = env_int("PETITIONS_UPDATE_BATCH_INTERVAL_SECONDS", 60)
 PETITIONS_REMINDER_AFTER_HOURS = env_int("PETITIONS_REMINDER_AFTER_HOURS", 24)
 PETITIONS_COUNT_INTERVAL_SECONDS = env_int("PETITIONS_COUNT_INTERVAL_SECONDS", 10)
 # Per-process cache of the public count, and the Cache-Control the count endpoint sends.
@@ -449,10 +491,18 @@ else:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Kampagne <kampagne@example.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The shared secret of the mail provider's delivery-event webhooks: HTTP basic auth
+# ("user:password") of django-anymail's tracking webhooks, and the HMAC key of the generic JSON
+# format (campaign/privacy/bounces.py). Unset: neither webhook accepts events.
+MAIL_WEBHOOK_SECRET = env_str("MAIL_WEBHOOK_SECRET", "")
+ANYMAIL = {"WEBHOOK_SECRET": MAIL_WEBHOOK_SECRET or None}
+# The mailto of the List-Unsubscribe header (RFC 8058 mails); the sender address by default.
+UNSUBSCRIBE_MAILTO = env_str("UNSUBSCRIBE_MAILTO", DEFAULT_FROM_EMAIL.rsplit("<", 1)[-1].strip(" >"))
 # Campaign staff who get milestone notices and other internal mail.
 STAFF_NOTIFICATION_EMAILS = env_list("STAFF_NOTIFICATION_EMAILS")
 
-# The imprint every mail carries (German law requires the sender's name, address and contact).
+# The imprint every mail carries (German law requires the sender's name, address and contact),
+# for campaigns that have no organisation of their own (campaign.models.Organisation).
 ORGANISATION = {
     "name": env_str("ORG_NAME", "Beispiel-Kinderschutz e.V."),
     "address": env_str("ORG_ADDRESS", "Musterstraße 1, 10115 Berlin, Deutschland"),
@@ -462,6 +512,8 @@ ORGANISATION = {
     "register": env_str("ORG_REGISTER", "Amtsgericht Berlin-Charlottenburg VR 00000"),
     "representative": env_str("ORG_REPRESENTATIVE", ""),
 }
+# The name an authenticator app shows next to the staff account.
+OTP_TOTP_ISSUER = ORGANISATION["name"]
 
 # --- Stripe ---------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "sk_test_local" if DEBUG else None)
@@ -507,7 +559,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # Public endpoints override this with no authentication (no cookies needed).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "campaign.staff_tokens.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -520,6 +572,7 @@ REST_FRAMEWORK = {
         "donate": env_str("THROTTLE_DONATE_RATE", "10/minute"),
         "token": env_str("THROTTLE_TOKEN_RATE", "30/minute"),
         "manage_link": env_str("THROTTLE_MANAGE_LINK_RATE", "5/hour"),
+        "privacy_request": env_str("THROTTLE_PRIVACY_REQUEST_RATE", "10/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -26,3 +26,17 @@ def outgoing_email_send_task(self: Any, outgoing_email_id: int, **kwargs: Any) -
 @shared_task(name="campaign.outgoing_email_sweep")
 def outgoing_email_sweep_task(**kwargs: Any) -> None:
     outgoing_email_sweep()
+
+
+@shared_task(name="campaign.audit_entries_purge")
+def audit_entries_purge_task(**kwargs: Any) -> None:
+    from campaign.audit import audit_entries_purge
+
+    audit_entries_purge()
+
+
+@shared_task(name="campaign.privacy_requests_expire", ignore_result=True)
+def privacy_requests_expire_task(**kwargs: Any) -> None:
+    from campaign.privacy.requests import privacy_requests_expire
+
+    privacy_requests_expire()

@@ -3,6 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from campaign import views
+from campaign.privacy import pages as privacy_pages
 
 handler400 = "campaign.exceptions.handler400"
 handler403 = "campaign.exceptions.handler403"
@@ -12,6 +13,9 @@ handler500 = "campaign.exceptions.handler500"
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("pages.urls")),  # campaigns/<slug>/ and widget/config/
     path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
+    path("staff/audit/", views.StaffAuditEntryListView.as_view(), name="staff-audit-list"),
+    path("staff/audit.csv", views.StaffAuditEntryExportView.as_view(), name="staff-audit-export-csv"),
+    path("", include("campaign.privacy.urls")),
     path("", include("petitions.urls")),
     path("", include("donations.urls")),
     path("", include("officials.urls")),
@@ -25,8 +29,16 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # The staff login with its second factor, the enrolment and the API tokens.
+    path("staff/", include("campaign.staff_urls")),
+    # Delivery events (bounces, complaints) of the common mail providers; docs/privacy.md.
+    path("mail/anymail/", include("anymail.urls")),
     # Pages people open from mails and the demo landing page.
+    path("unsubscribe/", privacy_pages.unsubscribe_page, name="unsubscribe-page"),
+    path("privacy/confirm/", privacy_pages.privacy_request_confirm_page, name="privacy-confirm-page"),
+    path("privacy/export/", privacy_pages.privacy_export_page, name="privacy-export-page"),
     path("", include("petitions.urls_pages")),
     path("", include("donations.urls_pages")),
+    path("", include("officials.urls_pages")),
     path("", include("pages.urls_pages")),
 ]

@@ -1,20 +1,30 @@
 from __future__ import annotations
 
 import logging
+from itertools import islice
 from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from campaign import exports
+from campaign.audit import audit_entries_list, audit_export_header, audit_export_rows
 from campaign.outbox.queueing import outgoing_email_queue
-from campaign.serializers import OutgoingEmailOutputSerializer, TestEmailInputSerializer
+from campaign.permissions import ORGANISE, PRIVACY_OFFICER, HasStaffPermission
+from campaign.serializers import (
+    AuditEntryListInputSerializer,
+    AuditEntryListPageInputSerializer,
+    AuditEntryOutputSerializer,
+    OutgoingEmailOutputSerializer,
+    TestEmailInputSerializer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +37,7 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 class StaffTestEmailView(APIView):
     """Queues a test mail through the outbox, to check the mail set-up end to end."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(ORGANISE)]
 
     @extend_schema(request=TestEmailInputSerializer, responses={202: OutgoingEmailOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -40,6 +50,51 @@ class StaffTestEmailView(APIView):
             context={"name": request.user.get_username()},
         )
         return Response(OutgoingEmailOutputSerializer(email).data, status=status.HTTP_202_ACCEPTED)
+
+
+class StaffAuditEntryListView(APIView):
+    """The audit trail, newest first (privacy officer). Filters `action`, `actor`, `since`."""
+
+    permission_classes = [HasStaffPermission(PRIVACY_OFFICER)]
+
+    @extend_schema(
+        parameters=[AuditEntryListPageInputSerializer], responses=AuditEntryOutputSerializer(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        serializer = AuditEntryListPageInputSerializer(data=request.query_params.dict())
+        serializer.is_valid(raise_exception=True)
+        filters = dict(serializer.validated_data)
+        limit = filters.pop("limit")
+        entries = list(islice(audit_entries_list(**filters), limit))
+        return Response(AuditEntryOutputSerializer(entries, many=True).data)
+
+
+class StaffAuditEntryExportView(APIView):
+    """The audit trail as CSV (privacy officer), streamed; the download is audited itself."""
+
+    permission_classes = [HasStaffPermission(PRIVACY_OFFICER)]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[AuditEntryListInputSerializer], responses={(200, "text/csv"): OpenApiTypes.BINARY}
+    )
+    def get(self, request: Request) -> Any:
+        serializer = AuditEntryListInputSerializer(data=request.query_params.dict())
+        serializer.is_valid(raise_exception=True)
+        filters = dict(serializer.validated_data)
+        rows = audit_export_rows(**filters)
+        return exports.export_response(
+            user=request.user,
+            kind="campaign.audit",
+            format="csv",
+            filters={k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in filters.items()},
+            filename="audit.csv",
+            stream=lambda counter: exports.csv_rows_stream(
+                header=audit_export_header(), rows=rows, counter=counter
+            ),
+        )
 
 
 def healthz(request: Any) -> JsonResponse:

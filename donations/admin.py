@@ -4,27 +4,41 @@ from typing import Any
 
 from django.contrib import admin
 
+from campaign.audit import audit_record, audit_selection
+from campaign.permissions import MANAGE_FINANCE, PRIVACY_OFFICER, RoleAdminMixin, user_has_staff_permission
 from donations.models import Donation, Donor, Mandate, Receipt, StripeEvent
 
 
 @admin.register(Donor)
-class DonorAdmin(admin.ModelAdmin):
+class DonorAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (PRIVACY_OFFICER,)
+    change_permissions = (MANAGE_FINANCE,)
+    audit_reads = True
     list_display = ["id", "first_name", "last_name", "email", "city", "anonymised_at", "created_at"]
     search_fields = ["email_normalized", "last_name"]
     readonly_fields = ["email_normalized", "anonymised_at", "created_at", "updated_at"]
     actions = ["anonymise"]
 
-    @admin.action(description="Erase personal data (erasure request) and stop monthly gifts")
+    def has_erase_permission(self, request: Any) -> bool:
+        return user_has_staff_permission(request.user, PRIVACY_OFFICER)
+
+    @admin.action(
+        description="Erase personal data (erasure request) and stop monthly gifts", permissions=["erase"]
+    )
     def anonymise(self, request: Any, queryset: Any) -> None:
         from donations.retention import donor_anonymise
 
-        for donor_id in queryset.values_list("pk", flat=True):
+        ids = list(queryset.values_list("pk", flat=True))
+        for donor_id in ids:
             donor_anonymise(donor_id=donor_id)
-        self.message_user(request, f"{queryset.count()} donor(s) anonymised.")
+        audit_selection(request, "donor.erase", "donations.donor", ids, len(ids))
+        self.message_user(request, f"{len(ids)} donor(s) anonymised.")
 
 
 @admin.register(Donation)
-class DonationAdmin(admin.ModelAdmin):
+class DonationAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = ()
+    change_permissions = (MANAGE_FINANCE,)
     list_display = ["id", "campaign", "amount", "fee_amount", "method", "interval", "status", "created_at"]
     list_filter = ["status", "method", "interval", "campaign"]
     search_fields = ["public_id", "stripe_payment_intent_id", "stripe_charge_id"]
@@ -48,11 +62,13 @@ class DonationAdmin(admin.ModelAdmin):
         from donations.stripe_api import StripeRejected, StripeUnavailable
 
         done = 0
-        for donation_id in queryset.values_list("pk", flat=True):
+        ids = list(queryset.values_list("pk", flat=True))
+        for donation_id in ids:
             try:
                 done += donation_refund(donation_id=donation_id)
             except (StripeRejected, StripeUnavailable) as exc:
                 self.message_user(request, f"Donation {donation_id}: {exc}", level="error")
+        audit_selection(request, "donation.refund", "donations.donation", ids, done)
         self.message_user(request, f"{done} refund(s) requested.")
 
     def has_add_permission(self, request: object) -> bool:
@@ -60,7 +76,9 @@ class DonationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Mandate)
-class MandateAdmin(admin.ModelAdmin):
+class MandateAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = ()
+    change_permissions = (MANAGE_FINANCE,)
     list_display = ["reference", "campaign", "amount", "method", "status", "next_charge_on", "failure_count"]
     list_filter = ["status", "method"]
     search_fields = ["reference"]
@@ -102,7 +120,9 @@ class MandateAdmin(admin.ModelAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
+class StripeEventAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = ()
+    change_permissions = (MANAGE_FINANCE,)
     list_display = ["event_id", "type", "status", "outcome", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "type"]
     search_fields = ["event_id"]
@@ -113,7 +133,9 @@ class StripeEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(admin.ModelAdmin):
+class ReceiptAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = ()
+    change_permissions = (MANAGE_FINANCE,)
     list_display = ["number", "kind", "status", "amount", "donated_on", "issued_at", "voided_at"]
     list_filter = ["kind", "status", "year"]
     search_fields = ["number"]
@@ -140,6 +162,8 @@ class ReceiptAdmin(admin.ModelAdmin):
         receipt = Receipt.objects.filter(pk=pk).first()
         if receipt is None:
             raise Http404
+        # The PDF carries the donor's name and address: a read of personal data.
+        audit_record(actor=request.user, action="receipt.view", object_type="donations.receipt", object_id=pk)
         response = HttpResponse(receipt_pdf_render(receipt), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="Zuwendungsbestaetigung-{receipt.number}.pdf"'
         response["Cache-Control"] = "no-store"
@@ -149,7 +173,9 @@ class ReceiptAdmin(admin.ModelAdmin):
     def send_again(self, request: Any, queryset: Any) -> None:
         from donations.receipts import receipt_mail_again
 
-        sent = sum(receipt_mail_again(receipt_id=pk) for pk in queryset.values_list("pk", flat=True))
+        ids = list(queryset.values_list("pk", flat=True))
+        sent = sum(receipt_mail_again(receipt_id=pk) for pk in ids)
+        audit_selection(request, "receipt.send_again", "donations.receipt", ids, sent)
         self.message_user(request, f"{sent} receipt(s) queued for sending.")
 
     def has_add_permission(self, request: object) -> bool:

@@ -6,5 +6,12 @@ class DonationsConfig(AppConfig):
     verbose_name = "Donations"
 
     def ready(self) -> None:
+        from campaign.privacy.access import exporter_register
+        from campaign.privacy.erasure import eraser_register
+
         # Registers the mail builders (cancel links, receipt PDFs).
         from donations import donor_access, emails, receipts  # noqa: F401
+        from donations.privacy import donor_erase, donor_export
+
+        eraser_register("donations", donor_erase)
+        exporter_register("donations", donor_export)

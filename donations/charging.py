@@ -270,6 +270,7 @@ def _donation_on_accepted(donation: Donation) -> None:
         context=context,
         subject_type="donations.donation",
         subject_id=donation.pk,
+        campaign_id=donation.campaign_id,
     )
 
 

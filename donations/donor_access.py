@@ -65,6 +65,8 @@ def donor_manage_link_request(*, email: str, locale: str) -> None:
             context={"first_name": donor.first_name, "email_normalized": normalized},
             subject_type="donations.donor",
             subject_id=donor.pk,
+            # The imprint of the campaign the donor last gave to.
+            campaign_id=donor.donations.order_by("-created_at").values_list("campaign_id", flat=True).first(),
         )
 
 

@@ -67,6 +67,7 @@ def mandate_change(
         },
         subject_type="donations.mandate",
         subject_id=mandate.pk,
+        campaign_id=mandate.campaign_id,
     )
     logger.info("mandate %s changed by %s: %s cents on day %s", mandate.pk, by, amount, day)
     return mandate.next_charge_on
@@ -140,6 +141,7 @@ def _pause_mail(mandate: Mandate, *, resumes_on: date, resumed: bool) -> None:
         },
         subject_type="donations.mandate",
         subject_id=mandate.pk,
+        campaign_id=mandate.campaign_id,
     )
 
 
@@ -234,6 +236,7 @@ def mandate_payment_method_replace(mandate: Mandate, *, setup_intent_id: str) ->
         },
         subject_type="donations.mandate",
         subject_id=mandate.pk,
+        campaign_id=mandate.campaign_id,
     )
     logger.info("mandate %s: payment method replaced", mandate.pk)
     return mandate.next_charge_on

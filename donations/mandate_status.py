@@ -66,6 +66,7 @@ def mandate_record_failure(mandate: Mandate, donation: Donation, *, today: date)
             context=context,
             subject_type="donations.mandate",
             subject_id=mandate.pk,
+            campaign_id=mandate.campaign_id,
         )
         return
     mandate.next_charge_on = today + timedelta(days=settings.MANDATE_RETRY_DAYS)
@@ -78,4 +79,5 @@ def mandate_record_failure(mandate: Mandate, donation: Donation, *, today: date)
         context=context,
         subject_type="donations.donation",
         subject_id=donation.pk,
+        campaign_id=donation.campaign_id,
     )

@@ -139,6 +139,7 @@ def mandate_cancel_locked(mandate: Mandate) -> None:
         },
         subject_type="donations.mandate",
         subject_id=mandate.pk,
+        campaign_id=mandate.campaign_id,
     )
 
 

@@ -31,6 +31,9 @@ class Donor(TimeStampedModel):
     locale = models.CharField(max_length=5, default="de")
     newsletter_consent = models.BooleanField(default=False)
     anonymised_at = models.DateTimeField(null=True, blank=True)
+    # Set by an erasure that had to keep records (receipts, bookings) for the tax law: they may
+    # be used for that duty only (GDPR Art. 18); see donations.privacy.
+    processing_restricted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["email_normalized"], name="donor_email_normalized_idx")]
@@ -299,6 +302,9 @@ class Receipt(TimeStampedModel):
     replaces = models.OneToOneField(
         "self", on_delete=models.PROTECT, related_name="replaced_by", null=True, blank=True
     )
+    # After an erasure: donor_name and donor_address are sealed (campaign.privacy.sealing), kept
+    # for the retention period of §147 AO and readable only for that duty.
+    processing_restricted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-year", "-sequence"]

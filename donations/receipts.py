@@ -7,6 +7,10 @@ statement that it is not a membership fee and that no waiver of reimbursement is
 tax office, tax number and date of the exemption notice, and the purpose. Gifts up to 300 EUR
 get the simplified proof (§ 50 Abs. 4 EStDV), which the tax office accepts together with the
 bank statement.
+
+The issuer is the organisation of the gifts' campaign once it has a tax number, else the
+service-wide one (campaign.selectors.campaign_receipt_issuer_get); an annual receipt covers the
+gifts of one issuer.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ from django.utils import timezone
 from fpdf import FPDF
 
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
+from campaign.models import Campaign
 from campaign.outbox.queueing import outgoing_email_queue
 from campaign.pdf import FONT_FAMILY, pdf_document_new
+from campaign.privacy.sealing import unseal
+from campaign.selectors import campaign_receipt_issuer_get
 from donations.models import Donation, Donor, Receipt, ReceiptCounter
 
 logger = logging.getLogger(__name__)
@@ -76,10 +83,18 @@ def _receipt_create(
     )
 
 
+def _receipt_campaign(receipt: Receipt) -> Campaign | None:
+    """The campaign of the receipt's gifts (the first one's: an annual receipt's gifts share an
+    issuer); None for a receipt whose gifts moved to a corrected one."""
+    donation = receipt.donations.select_related("campaign__organisation").order_by("pk").first()
+    return donation.campaign if donation is not None else None
+
+
 def _receipt_mail(receipt: Receipt, kind: str = "donation_receipt") -> None:
     donor = receipt.donor
     if not donor.email:
         return
+    campaign = _receipt_campaign(receipt)
     outgoing_email_queue(
         kind=kind,
         to_email=donor.email,
@@ -87,6 +102,7 @@ def _receipt_mail(receipt: Receipt, kind: str = "donation_receipt") -> None:
         context={"first_name": donor.first_name, "receipt_id": receipt.pk, "receipt_number": receipt.number},
         subject_type="donations.receipt",
         subject_id=receipt.pk,
+        campaign_id=campaign.pk if campaign is not None else None,
     )
 
 
@@ -151,6 +167,13 @@ def receipt_withdraw(donation: Donation, *, reason: str) -> None:
     receipt_correct(voided=receipt)
 
 
+def _issuer_key(donation: Donation) -> int | None:
+    """Which organisation issues the receipt of a gift (None: the service-wide one); the same
+    rule as campaign_receipt_issuer_get."""
+    organisation = donation.campaign.organisation
+    return organisation.pk if organisation is not None and organisation.tax_number else None
+
+
 def annual_receipts_issue(*, year: int, donor_id: int | None = None) -> int:
     """The collective receipts of `year` (see donations.collective_receipts)."""
     from donations.collective_receipts import annual_receipts_issue as issue
@@ -178,8 +201,8 @@ def _euro(cents: int) -> str:
 
 
 def receipt_pdf_render(receipt: Receipt) -> bytes:
-    org = settings.ORGANISATION
-    tax = settings.DONATION_RECEIPT
+    issuer = campaign_receipt_issuer_get(campaign=_receipt_campaign(receipt))
+    org, tax = issuer["organisation"], issuer["tax"]
     pdf: FPDF = pdf_document_new(title=f"Zuwendungsbestätigung {receipt.number}")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
@@ -228,8 +251,9 @@ def _pdf_donor_and_gift(pdf: FPDF, receipt: Receipt, text: _Text) -> None:
     text(f"Nummer der Bestätigung: {receipt.number}", style="B")
     pdf.ln(2)
     text("Name und Anschrift des Zuwendenden:", style="B")
-    text(receipt.donor_name)
-    text(receipt.donor_address)
+    # A receipt kept after an erasure is sealed; it is rendered only for the tax duty.
+    text(unseal(receipt.donor_name))
+    text(unseal(receipt.donor_address))
     pdf.ln(3)
     text("Betrag der Zuwendung in Ziffern:", style="B")
     text(_euro(receipt.amount))

@@ -360,6 +360,18 @@ def payment_method_domain_validate(domain_id: str) -> dict[str, Any]:
     return _as_dict(_call(_client().v1.payment_method_domains.validate, domain_id))
 
 
+def customer_delete(customer_id: str) -> bool:
+    """Deletes a customer with its saved payment methods (an erasure). True when it is gone,
+    also when Stripe no longer knew it (a second erasure)."""
+    try:
+        _call(_client().v1.customers.delete, customer_id)
+    except StripeRejected as exc:
+        if exc.http_status == 404:
+            return True
+        raise
+    return True
+
+
 def charge_get(charge_id: str) -> ChargeInfo:
     return charge_from(_call(_client().v1.charges.retrieve, charge_id))
 

@@ -10,13 +10,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, field_errors
+from campaign.permissions import MANAGE_FINANCE, VIEW_REPORTS, HasStaffPermission
 from campaign.throttles import FailOpenScopedRateThrottle
 from donations import charging, donor_access, mandates, selectors, starting
 from donations.serializers import (
@@ -165,7 +165,7 @@ class StripeWebhookView(PublicAPIView):
 class StaffDonationSummaryView(APIView):
     """Staff figures of a campaign's donations: totals, by day, by source, by method."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(VIEW_REPORTS, MANAGE_FINANCE)]
 
     @extend_schema(
         parameters=[OpenApiParameter("campaign", str, required=True)], responses=OpenApiTypes.OBJECT
@@ -183,7 +183,7 @@ class StaffDonationSummaryView(APIView):
 class StaffDonationExportView(APIView):
     """Staff export of donations (CSV or XLSX), streamed, formula-safe, logged in ExportLog."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(MANAGE_FINANCE)]
     export_format = "csv"
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
@@ -235,7 +235,7 @@ class StaffReceiptExportView(APIView):
     """The finance team's list of a year's receipts (CSV): issued, voided and corrected, every
     number of the year in order."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(MANAGE_FINANCE)]
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         return super().perform_content_negotiation(request, force=True)

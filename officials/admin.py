@@ -12,8 +12,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from campaign.audit import audit_record, audit_selection
 from campaign.exceptions import ApplicationError
-from officials.deliveries import delivery_cancel, delivery_plan_recipients, delivery_resend
+from campaign.permissions import ORGANISE, VIEW_REPORTS, RoleAdminMixin, user_has_staff_permission
+from officials.deliveries import delivery_cancel, delivery_resend
 from officials.imports import constituencies_import, csv_rows_read, officials_import, postcode_areas_import
 from officials.models import (
     Constituency,
@@ -22,6 +24,12 @@ from officials.models import (
     Official,
     PostcodeArea,
     RegionTotal,
+)
+from officials.recipients import delivery_plan_recipient_counts
+from officials.verification import (
+    official_address_mark_verified,
+    official_address_reset,
+    official_address_verification_send,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +79,14 @@ class CSVImportMixin:
                 text = form.cleaned_data["file"].read().decode("utf-8-sig")
                 rows = csv_rows_read(text=text, required=self.import_columns)
                 result = self.import_rows(rows, form.cleaned_data["replace"])
+                audit_record(
+                    actor=request.user,
+                    action="import",
+                    object_type=opts.label_lower,
+                    row_count=len(rows),
+                    details={"result": result, "replace": form.cleaned_data["replace"]},
+                    request=request,
+                )
             except UnicodeDecodeError:
                 messages.error(request, "The file is not UTF-8 encoded.")
             except ApplicationError as exc:
@@ -91,18 +107,23 @@ class CSVImportMixin:
 
 
 @admin.register(Constituency)
-class ConstituencyAdmin(CSVImportMixin, admin.ModelAdmin):
-    list_display = ["parliament", "number", "name", "state"]
-    list_filter = ["parliament", "state"]
+class ConstituencyAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
+    list_display = ["parliament", "term", "number", "name", "state"]
+    list_filter = ["parliament", "term", "state"]
     search_fields = ["name", "state", "=number"]
     import_columns = ("parliament", "number", "name", "state")
+    import_help = "Optional column: term (e.g. 2025): numbers are matched within a term."
 
     def import_rows(self, rows: list[dict[str, str]], replace: bool) -> dict[str, int]:
         return constituencies_import(rows=rows)
 
 
 @admin.register(PostcodeArea)
-class PostcodeAreaAdmin(CSVImportMixin, admin.ModelAdmin):
+class PostcodeAreaAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = ["country", "postcode", "constituency", "share"]
     list_filter = ["country", "constituency__parliament"]
     search_fields = ["postcode", "constituency__name"]
@@ -115,25 +136,87 @@ class PostcodeAreaAdmin(CSVImportMixin, admin.ModelAdmin):
         return postcode_areas_import(rows=rows, replace=replace)
 
 
+class OfficialAdminForm(forms.ModelForm):
+    manual_check = forms.CharField(
+        required=False,
+        max_length=450,
+        label="Record a manual check",
+        help_text="How you verified the address, e.g. “confirmed by phone with the office on 3 Dec”. "
+        "Saving with a note marks the address verified; mails go only to verified addresses.",
+    )
+
+    class Meta:
+        model = Official
+        fields = [
+            "name",
+            "salutation",
+            "email",
+            "role",
+            "organisation",
+            "parliament",
+            "state",
+            "mandate",
+            "constituency",
+            "office_address",
+            "language",
+            "active",
+        ]
+
+
 @admin.register(Official)
-class OfficialAdmin(CSVImportMixin, admin.ModelAdmin):
-    list_display = ["name", "role", "organisation", "constituency", "language", "active"]
-    list_filter = ["active", "language", "constituency__parliament", "organisation"]
-    search_fields = ["name", "email", "organisation", "constituency__name"]
+class OfficialAdmin(RoleAdminMixin, CSVImportMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
+    form = OfficialAdminForm
+    list_display = ["name", "organisation", "mandate", "state", "constituency", "address_status", "active"]
+    list_filter = ["active", "address_status", "mandate", "state", "parliament", "organisation", "language"]
+    search_fields = ["name", "email", "organisation", "constituency__name", "external_id"]
     autocomplete_fields = ["constituency"]
     list_select_related = ["constituency"]
+    actions = ["send_verification_mails"]
+    readonly_fields = [
+        "external_id",
+        "address_status",
+        "address_verification_method",
+        "address_verified_at",
+        "address_verified_by",
+        "address_verification_note",
+        "address_verification_sent_at",
+    ]
     import_columns = ("name", "email")
     import_help = (
-        "Optional columns: salutation, role, organisation, parliament, constituency_number, "
-        "language (de/en), active (true/false). Officials are matched by e-mail address."
+        "Optional columns: salutation, role, organisation, parliament, term, constituency_number, "
+        "language (de/en), active (true/false). Officials are matched by e-mail address; imported "
+        "addresses are unverified until staff verify them."
     )
 
     def import_rows(self, rows: list[dict[str, str]], replace: bool) -> dict[str, int]:
         return officials_import(rows=rows)
 
+    def save_model(self, request: HttpRequest, obj: Official, form: forms.ModelForm, change: bool) -> None:
+        if change and "email" in form.changed_data:
+            official_address_reset(official=obj)  # a new address is unverified again
+        super().save_model(request, obj, form, change)
+        note = form.cleaned_data.get("manual_check", "")
+        if note:
+            official_address_mark_verified(
+                official_id=obj.pk, staff_name=request.user.get_username(), note=note
+            )
+
+    @admin.action(description="Send a verification mail to the selected officials' addresses")
+    def send_verification_mails(self, request: HttpRequest, queryset: QuerySet[Official]) -> None:
+        pending = queryset.exclude(address_status=Official.AddressStatus.VERIFIED).filter(active=True)
+        sent = 0
+        for pk in pending.values_list("pk", flat=True):
+            official_address_verification_send(official_id=pk, staff_name=request.user.get_username())
+            sent += 1
+        self.message_user(request, f"{sent} verification mails queued.", messages.SUCCESS)
+
 
 @admin.register(DeliveryPlan)
-class DeliveryPlanAdmin(admin.ModelAdmin):
+class DeliveryPlanAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = [
         "name",
         "petition",
@@ -150,7 +233,7 @@ class DeliveryPlanAdmin(admin.ModelAdmin):
     readonly_fields = ["recipients", "last_period", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["petition", "name", "active"]}),
-        ("Recipients", {"fields": ["officials", "parliament", "recipients"]}),
+        ("Recipients", {"fields": ["officials", "parliament", "direct_only", "state", "recipients"]}),
         ("Milestones", {"fields": ["milestones"]}),
         (
             "Weekly schedule",
@@ -176,8 +259,14 @@ class DeliveryPlanAdmin(admin.ModelAdmin):
     ]
 
     @admin.display(description="recipients (active)")
-    def recipients(self, plan: DeliveryPlan) -> int:
-        return delivery_plan_recipients(plan=plan).count() if plan.pk else 0
+    def recipients(self, plan: DeliveryPlan) -> str:
+        if not plan.pk:
+            return "—"
+        counts = delivery_plan_recipient_counts(plan=plan)
+        if not counts["unverified"]:
+            return f"{counts['verified']} verified"
+        # Unverified addresses receive nothing until staff verify them (Officials > verify).
+        return f"{counts['verified']} verified, {counts['unverified']} unverified (not mailed)"
 
     @admin.display(description="schedule")
     def schedule(self, plan: DeliveryPlan) -> str:
@@ -187,7 +276,8 @@ class DeliveryPlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
     """What was sent to whom and when, with the exact totals the mail stated. Nothing here is
     editable; a delivery is sent again only by the explicit resend action."""
 
@@ -235,7 +325,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("officials.change_delivery")
+        return user_has_staff_permission(request.user, ORGANISE)
 
     @admin.display(description="total")
     def total(self, delivery: Delivery) -> Any:
@@ -270,18 +360,23 @@ class DeliveryAdmin(admin.ModelAdmin):
                 "action": "resend_deliveries",
             }
             return TemplateResponse(request, "admin/officials/delivery_resend_confirm.html", context)
-        resent = sum(delivery_resend(delivery_id=pk) for pk in eligible.values_list("pk", flat=True))
+        ids = list(eligible.values_list("pk", flat=True))
+        resent = sum(delivery_resend(delivery_id=pk) for pk in ids)
+        audit_selection(request, "delivery.resend", "officials.delivery", ids, resent)
         self.message_user(request, f"{resent} deliveries queued again.", messages.SUCCESS)
         return None
 
     @admin.action(description="Cancel selected deliveries that are still scheduled", permissions=["resend"])
     def cancel_deliveries(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        canceled = sum(delivery_cancel(delivery_id=pk) for pk in queryset.values_list("pk", flat=True))
+        ids = list(queryset.values_list("pk", flat=True))
+        canceled = sum(delivery_cancel(delivery_id=pk) for pk in ids)
+        audit_selection(request, "delivery.cancel", "officials.delivery", ids, canceled)
         self.message_user(request, f"{canceled} deliveries canceled.", messages.SUCCESS)
 
 
 @admin.register(RegionTotal)
-class RegionTotalAdmin(admin.ModelAdmin):
+class RegionTotalAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
     """Maintained by the counter pass; read-only here."""
 
     list_display = ["petition", "bucket", "constituency", "country", "state", "count", "updated_at"]

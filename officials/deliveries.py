@@ -14,20 +14,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from campaign.exceptions import ApplicationError
 from campaign.models import Campaign, OutgoingEmail
 from campaign.outbox.queueing import outgoing_email_queue
 from officials.imports import _int_or_none
 from officials.models import (
-    Constituency,
     Delivery,
     DeliveryPlan,
     Official,
     RegionTotal,
 )
+from officials.recipients import delivery_plan_recipients
 from petitions.models import Milestone
 
 logger = logging.getLogger(__name__)
@@ -36,21 +35,19 @@ DELIVERY_EMAIL_KIND = "officials_delivery"
 DELIVERY_SUBJECT_TYPE = "officials.delivery"
 
 
-def delivery_plan_recipients(*, plan: DeliveryPlan) -> QuerySet[Official]:
-    """The plan's chosen officials plus, when it names a parliament, all officials of it;
-    active ones only."""
-    condition = Q(pk__in=plan.officials.values("pk"))
-    if plan.parliament:
-        condition |= Q(constituency__parliament=plan.parliament)
-    return Official.objects.filter(condition, active=True).select_related("constituency").distinct()
-
-
 def _format_share(count: int, total: int) -> str:
     return f"{(100 * count / total):.1f}" if total else "0.0"
 
 
-def delivery_totals_snapshot(*, petition: Any, official: Official, region_counts: Mapping[int, int]) -> dict:
-    """The numbers one mail states, frozen into the delivery row: what was sent is on record."""
+def delivery_totals_snapshot(
+    *,
+    petition: Any,
+    official: Official,
+    region_counts: Mapping[int, int],
+    state_counts: Mapping[str, int] | None = None,
+) -> dict:
+    """The numbers one mail states, frozen into the delivery row: what was sent is on record.
+    An official of a state (a Land) also gets the state's count."""
     online = petition.signature_count
     snapshot: dict[str, Any] = {
         "total": petition.total_count,
@@ -72,6 +69,13 @@ def delivery_totals_snapshot(*, petition: Any, official: Official, region_counts
             # Share of the online signatures: paper signatures carry no postcode.
             "share_percent": _format_share(count, online),
         }
+    if official.state and state_counts is not None:
+        count = state_counts.get(official.state, 0)
+        snapshot["state"] = {
+            "name": official.state,
+            "count": count,
+            "share_percent": _format_share(count, online),
+        }
     return snapshot
 
 
@@ -81,6 +85,17 @@ def _constituency_counts(petition_id: int) -> dict[int, int]:
             "constituency_id", "count"
         )
     )
+
+
+def _state_counts(petition_id: int) -> dict[str, int]:
+    rows = (
+        RegionTotal.objects.filter(petition_id=petition_id, constituency__isnull=False)
+        .order_by()
+        .values("state")
+        .annotate(n=Sum("count"))
+        .values_list("state", "n")
+    )
+    return {state: int(n or 0) for state, n in rows}
 
 
 def _deliveries_create(
@@ -98,6 +113,7 @@ def _deliveries_create(
         Delivery.objects.filter(petition=petition, trigger=trigger).values_list("official_id", flat=True)
     )
     region_counts = _constituency_counts(petition.pk)
+    state_counts = _state_counts(petition.pk)
     rows = []
     seen: set[int] = set()
     for official, plan in recipients:
@@ -112,7 +128,10 @@ def _deliveries_create(
                 campaign_id=petition.campaign_id,
                 trigger=trigger,
                 totals=delivery_totals_snapshot(
-                    petition=petition, official=official, region_counts=region_counts
+                    petition=petition,
+                    official=official,
+                    region_counts=region_counts,
+                    state_counts=state_counts,
                 ),
                 include_names=plan.include_names,
             )
@@ -225,9 +244,10 @@ def _campaign_deliveries_release(*, campaign_id: int, now: datetime) -> int:
     released_last_hour = Delivery.objects.filter(
         campaign_id=campaign_id, released_at__gt=now - timedelta(hours=1), released_at__lte=now
     ).count()
-    # An official deactivated while their mail waited for the cap does not get it.
-    Delivery.objects.filter(
-        campaign_id=campaign_id, status=Delivery.Status.SCHEDULED, official__active=False
+    # An official deactivated, or whose address is no longer verified, while their mail waited
+    # for the cap does not get it: mails go only to verified addresses.
+    Delivery.objects.filter(campaign_id=campaign_id, status=Delivery.Status.SCHEDULED).filter(
+        Q(official__active=False) | ~Q(official__address_status=Official.AddressStatus.VERIFIED)
     ).update(status=Delivery.Status.CANCELED, updated_at=now)
     room = cap - released_last_hour
     if room <= 0:
@@ -246,6 +266,7 @@ def _campaign_deliveries_release(*, campaign_id: int, now: datetime) -> int:
             at_most_once=True,
             subject_type=DELIVERY_SUBJECT_TYPE,
             subject_id=delivery.pk,
+            campaign_id=delivery.campaign_id,
         )
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SCHEDULED).update(
             status=Delivery.Status.QUEUED, released_at=now, outgoing_email=email, updated_at=now
@@ -315,6 +336,8 @@ def delivery_resend(*, delivery_id: int, now: datetime | None = None) -> bool:
     delivery = Delivery.objects.select_for_update().select_related("official").get(pk=delivery_id)
     if delivery.status not in {Delivery.Status.NEEDS_REVIEW, Delivery.Status.FAILED}:
         return False
+    if not delivery.official.address_verified:
+        return False  # mails go only to verified addresses
     email = outgoing_email_queue(
         kind=DELIVERY_EMAIL_KIND,
         to_email=delivery.official.email,
@@ -323,6 +346,7 @@ def delivery_resend(*, delivery_id: int, now: datetime | None = None) -> bool:
         at_most_once=True,
         subject_type=DELIVERY_SUBJECT_TYPE,
         subject_id=delivery.pk,
+        campaign_id=delivery.campaign_id,
     )
     delivery.status = Delivery.Status.QUEUED
     delivery.outgoing_email = email
@@ -341,35 +365,3 @@ def delivery_cancel(*, delivery_id: int) -> bool:
             status=Delivery.Status.CANCELED, updated_at=timezone.now()
         )
     )
-
-
-def handover_report_download(
-    *,
-    petition: Any,
-    user: Any,
-    constituency: int | None = None,
-    names: bool = False,
-    table: str = "state",
-    locale: str = "de",
-) -> bytes:
-    """Renders the handover report for staff and records the download in the export log
-    (who, when, which options), since it can carry names."""
-    # Imported here: the report pulls in fpdf, which only this staff download needs.
-    from campaign.exports import export_log_finish, export_log_start
-    from officials.reports import ReportOptions, handover_report_render
-
-    chosen = None
-    if constituency is not None:
-        chosen = Constituency.objects.filter(pk=constituency).first()
-        if chosen is None:
-            raise ApplicationError(
-                "Unknown constituency.", fields={"constituency": ["No constituency with this id."]}
-            )
-    filters = {"petition": petition.slug, "constituency": constituency, "names": names, "table": table}
-    log = export_log_start(user=user, kind="officials.handover_report", format="pdf", filters=filters)
-    pdf = handover_report_render(
-        petition=petition,
-        options=ReportOptions(constituency=chosen, include_names=names, table=table, locale=locale),
-    )
-    export_log_finish(export_log_id=log.pk, row_count=petition.signature_count, finished=True)
-    return pdf

@@ -10,7 +10,8 @@ from django.conf import settings
 from campaign.emails import Attachment, PreparedEmail, register_email_builder
 from officials.deliveries import DELIVERY_EMAIL_KIND
 from officials.models import Delivery
-from officials.reports import ReportOptions, handover_report_render, number_format
+from officials.report_pdf import number_format
+from officials.reports import ReportOptions, handover_report_render
 
 if TYPE_CHECKING:
     from campaign.models import OutgoingEmail
@@ -33,8 +34,17 @@ def delivery_email_build(email: OutgoingEmail) -> PreparedEmail:
             "count_display": number_format(constituency["count"], locale),
             "share_display": share.replace(".", ",") if locale == "de" else share,
         }
+    state = totals.get("state")
+    if state:
+        share = state["share_percent"]
+        state = {
+            **state,
+            "count_display": number_format(state["count"], locale),
+            "share_display": share.replace(".", ",") if locale == "de" else share,
+        }
     context = {
         "salutation": official.salutation,
+        "state": state,
         "petition_title": (petition.title_en if locale == "en" else "") or petition.title_de,
         "petition_url": settings.OFFICIALS_PETITION_URL.replace("{slug}", petition.slug),
         "total": number_format(totals.get("total", 0), locale),

@@ -67,10 +67,44 @@ def _int_or_none(value: str) -> int | None:
         return None
 
 
+class ConstituencyIndex:
+    """Finds a constituency by (parliament, term, number). Numbers are only meaningful within
+    a term, so a row without a term is accepted only while the parliament has a single term;
+    otherwise it is an error, never a guess."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[str, str, int], int] = {}
+        self.terms: dict[str, set[str]] = {}
+        for pk, parliament, term, number in Constituency.objects.values_list(
+            "pk", "parliament", "term", "number"
+        ):
+            self.ids[(parliament, term, number)] = pk
+            self.terms.setdefault(parliament, set()).add(term)
+
+    def find(
+        self, row: Mapping[str, str], *, number_column: str = "constituency_number"
+    ) -> tuple[int | None, str]:
+        """(constituency id, "") or (None, the reason)."""
+        parliament = slugify(row.get("parliament", ""))
+        raw_number = row.get(number_column, "")
+        number = _int_or_none(raw_number)
+        term = row.get("term", "")
+        if "term" not in row or not term:
+            terms = self.terms.get(parliament, set())
+            if len(terms) > 1:
+                return None, f"term is required: {parliament} has constituencies of several terms"
+            term = next(iter(terms), "")
+        found = self.ids.get((parliament, term, number)) if number is not None else None
+        if found is None:
+            label = f"{parliament} {term} {raw_number}" if term else f"{parliament} {raw_number}"
+            return None, f"unknown constituency {label}"
+        return found, ""
+
+
 @transaction.atomic
 def constituencies_import(*, rows: Iterable[Mapping[str, str]]) -> dict[str, int]:
-    """Creates or updates constituencies by (parliament, number). Columns: parliament, number,
-    name, state."""
+    """Creates or updates constituencies by (parliament, term, number). Columns: parliament,
+    number, name, state, and optionally term (e.g. 2025)."""
     errors = _RowErrors()
     parsed = []
     for line, row in enumerate(rows, start=2):
@@ -83,13 +117,14 @@ def constituencies_import(*, rows: Iterable[Mapping[str, str]]) -> dict[str, int
             errors.add(line, "number must be a whole number")
         if not name:
             errors.add(line, "name is required")
-        parsed.append((parliament, number, name[:200], row.get("state", "")[:100]))
+        term = row.get("term", "")[:20]
+        parsed.append((parliament, term, number, name[:200], row.get("state", "")[:100]))
     errors.raise_if_any()
     created = updated = 0
-    for parliament, number, name, state in parsed:
+    for parliament, term, number, name, state in parsed:
         assert number is not None  # a row without a number was reported above
         _, was_created = Constituency.objects.update_or_create(
-            parliament=parliament, number=number, defaults={"name": name, "state": state}
+            parliament=parliament, term=term, number=number, defaults={"name": name, "state": state}
         )
         created += was_created
         updated += not was_created
@@ -99,24 +134,26 @@ def constituencies_import(*, rows: Iterable[Mapping[str, str]]) -> dict[str, int
 @transaction.atomic
 def postcode_areas_import(*, rows: Iterable[Mapping[str, str]], replace: bool = False) -> dict[str, int]:
     """Creates or updates (country, postcode, constituency, share) rows. Columns: country,
-    postcode, parliament, constituency_number, share (0..1; default 1). With `replace`, the
-    existing mapping of the imported countries and parliaments is deleted first."""
+    postcode, parliament, constituency_number, share (0..1; default 1), and term when the
+    parliament has several. A country holds one term's mapping per parliament: rows of other
+    terms are deleted. With `replace`, the existing mapping of the imported countries and
+    parliaments is deleted first."""
     errors = _RowErrors()
-    constituencies = {(c.parliament, c.number): c.pk for c in Constituency.objects.all()}
+    index = ConstituencyIndex()
+    term_of = {pk: term for (_, term, _), pk in index.ids.items()}
     areas: dict[tuple[str, str, int], Decimal] = {}
-    scopes: set[tuple[str, str]] = set()
+    scopes: set[tuple[str, str, str]] = set()
     for line, row in enumerate(rows, start=2):
         country = row.get("country", "").upper()
         postcode = postcode_normalize(row.get("postcode", ""))
         parliament = slugify(row.get("parliament", ""))
-        number = _int_or_none(row.get("constituency_number", ""))
         if len(country) != 2 or not country.isalpha():
             errors.add(line, "country must be an ISO 3166-1 alpha-2 code")
         if not postcode or len(postcode) > 16:
             errors.add(line, "postcode is required (at most 16 characters)")
-        constituency_id = constituencies.get((parliament, number))  # type: ignore[arg-type]
+        constituency_id, problem = index.find(row)
         if constituency_id is None:
-            errors.add(line, f"unknown constituency {parliament} {row.get('constituency_number', '')}")
+            errors.add(line, problem)
         try:
             share = Decimal(row.get("share") or "1").quantize(Decimal("0.0001"))
         except InvalidOperation:
@@ -125,14 +162,14 @@ def postcode_areas_import(*, rows: Iterable[Mapping[str, str]], replace: bool = 
             errors.add(line, "share must be a number from 0 to 1")
         if constituency_id is not None:
             areas[(country, postcode, constituency_id)] = share
-            scopes.add((country, parliament))
+            scopes.add((country, parliament, term_of[constituency_id]))
     errors.raise_if_any()
     deleted = 0
-    if replace:
-        for country, parliament in scopes:
-            deleted += PostcodeArea.objects.filter(
-                country=country, constituency__parliament=parliament
-            ).delete()[0]
+    for country, parliament, term in scopes:
+        existing = PostcodeArea.objects.filter(country=country, constituency__parliament=parliament)
+        if not replace:
+            existing = existing.exclude(constituency__term=term)
+        deleted += existing.delete()[0]
     PostcodeArea.objects.bulk_create(
         [
             PostcodeArea(country=country, postcode=postcode, constituency_id=cid, share=share)
@@ -155,7 +192,7 @@ def officials_import(*, rows: Iterable[Mapping[str, str]]) -> dict[str, int]:
     """Creates or updates officials by e-mail. Columns: name, email, and optionally salutation,
     role, organisation, parliament + constituency_number, language (de/en), active."""
     errors = _RowErrors()
-    constituencies = {(c.parliament, c.number): c.pk for c in Constituency.objects.all()}
+    index = ConstituencyIndex()
     parsed = []
     for line, row in enumerate(rows, start=2):
         name = row.get("name", "")
@@ -168,10 +205,9 @@ def officials_import(*, rows: Iterable[Mapping[str, str]]) -> dict[str, int]:
             errors.add(line, "email is not a valid address")
         constituency_id = None
         if row.get("constituency_number"):
-            key = (slugify(row.get("parliament", "")), _int_or_none(row.get("constituency_number", "")))
-            constituency_id = constituencies.get(key)  # type: ignore[arg-type]
+            constituency_id, problem = index.find(row)
             if constituency_id is None:
-                errors.add(line, f"unknown constituency {key[0]} {row.get('constituency_number')}")
+                errors.add(line, problem)
         language = (row.get("language") or "de").lower()
         if language not in Official.Language.values:
             errors.add(line, "language must be de or en")

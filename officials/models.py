@@ -19,20 +19,32 @@ def postcode_normalize(postcode: str) -> str:
 
 
 class Constituency(TimeStampedModel):
+    """A constituency of one parliament *term*: boundaries and numbers change between elections
+    (Berlin-Mitte was Wahlkreis 75 in 2021 and is 74 since 2025), so a number means something
+    only together with its term, and data of two terms is never joined on the number."""
+
     parliament = models.SlugField(max_length=40, help_text='e.g. "bundestag"')
+    term = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text='The election whose boundaries these are, e.g. "2025" (the 21st Bundestag).',
+    )
     number = models.PositiveIntegerField()
     name = models.CharField(max_length=200)
     state = models.CharField(max_length=100, blank=True, help_text="State or region, e.g. Berlin.")
 
     class Meta:
-        ordering = ["parliament", "number"]
+        ordering = ["parliament", "term", "number"]
         verbose_name_plural = "constituencies"
         constraints = [
-            models.UniqueConstraint(fields=["parliament", "number"], name="constituency_unique_number"),
+            models.UniqueConstraint(
+                fields=["parliament", "term", "number"], name="constituency_unique_term_number"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} {self.name} ({self.parliament})"
+        term = f" {self.term}" if self.term else ""
+        return f"{self.number} {self.name} ({self.parliament}{term})"
 
 
 class PostcodeArea(models.Model):
@@ -101,6 +113,21 @@ class Official(TimeStampedModel):
         DE = "de", "Deutsch"
         EN = "en", "English"
 
+    class Mandate(models.TextChoices):
+        NONE = "", "No seat (e.g. a ministry)"
+        DIRECT = "direct", "Directly elected in the constituency"
+        LIST = "list", "Elected from a list (may look after a constituency)"
+
+    class AddressStatus(models.TextChoices):
+        UNVERIFIED = "unverified", "Unverified"  # imported or changed: never mailed
+        PENDING = "pending", "Verification mail sent"
+        VERIFIED = "verified", "Verified"
+
+    class VerificationMethod(models.TextChoices):
+        NONE = "", "Not verified"
+        MAIL = "mail", "The office clicked the link of a verification mail"
+        MANUAL = "manual", "Checked by staff (recorded note)"
+
     name = models.CharField(max_length=200)
     salutation = models.CharField(
         max_length=200, blank=True, help_text='The greeting line, e.g. "Sehr geehrte Frau Dr. Beispiel".'
@@ -113,12 +140,48 @@ class Official(TimeStampedModel):
     )
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.DE)
     active = models.BooleanField(default=True)
+    external_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text='The id in the source the official was loaded from, e.g. "bundestag:2834".',
+    )
+    parliament = models.SlugField(max_length=40, blank=True, help_text="The parliament the official sits in.")
+    state = models.CharField(
+        max_length=100, blank=True, help_text="The state (Land) the official represents."
+    )
+    mandate = models.CharField(max_length=10, choices=Mandate.choices, default=Mandate.NONE, blank=True)
+    office_address = models.CharField(
+        max_length=300, blank=True, help_text="The public postal contact of the official's office."
+    )
+    address_status = models.CharField(
+        max_length=12, choices=AddressStatus.choices, default=AddressStatus.UNVERIFIED
+    )
+    address_verification_method = models.CharField(
+        max_length=10, choices=VerificationMethod.choices, default=VerificationMethod.NONE, blank=True
+    )
+    address_verified_at = models.DateTimeField(null=True, blank=True)
+    address_verified_by = models.CharField(
+        max_length=150, blank=True, help_text="The staff user who verified or sent the verification mail."
+    )
+    address_verification_note = models.CharField(max_length=500, blank=True)
+    # SHA-256 of the link token of the last verification mail; the token itself is not stored.
+    address_verification_token_hash = models.CharField(max_length=64, blank=True)
+    address_verification_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""), name="official_unique_external_id"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def address_verified(self) -> bool:
+        return self.address_status == self.AddressStatus.VERIFIED
 
 
 class DeliveryPlan(TimeStampedModel):
@@ -142,7 +205,16 @@ class DeliveryPlan(TimeStampedModel):
     parliament = models.SlugField(
         max_length=40,
         blank=True,
-        help_text="Also deliver to all active officials whose constituency belongs to this parliament.",
+        help_text="Also deliver to all active members of this parliament (narrowed by the two fields below).",
+    )
+    direct_only = models.BooleanField(
+        default=False,
+        help_text="Of the parliament, only the directly elected members, each with their own constituency's count.",
+    )
+    state = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Of the parliament, only the members of this state (Land), e.g. Bayern; each mail states the state's count.",
     )
     milestones = models.JSONField(
         default=list, blank=True, help_text="Milestone targets that trigger a delivery, e.g. [10000, 50000]."

@@ -13,7 +13,7 @@ the report prints the digest and the number of lines, never the list itself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,11 +25,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from fpdf.fonts import FontFace
 
 from campaign.pdf import FONT_FAMILY, pdf_document_new
+from campaign.selectors import campaign_organisation_by_id_get
 from officials.models import Constituency
-from officials.selectors import constituency_totals_get, region_totals_by_state
+from officials.report_pdf import ReportPDF, number_format, pdf_chart, pdf_heading, pdf_line, pdf_table
+from officials.selectors import constituency_totals_get, region_totals_attribution, region_totals_by_state
 
 
 def signature_list_lines(*, petition_id: int) -> Iterator[bytes]:
@@ -102,6 +103,7 @@ _TEXT = {
         "share": "Anteil",
         "unassigned": "Postleitzahl nicht zugeordnet",
         "abroad": "Ausland",
+        "sources": "Quellen",
         "digest": "Prüfsumme der Unterschriftenliste (SHA-256)",
         "digest_count": "Einträge in der Liste",
         "digest_definition": (
@@ -138,6 +140,7 @@ _TEXT = {
         "share": "Share",
         "unassigned": "Postcode not assigned",
         "abroad": "Abroad",
+        "sources": "Sources",
         "digest": "Checksum of the signature list (SHA-256)",
         "digest_count": "Entries in the list",
         "digest_definition": (
@@ -157,11 +160,6 @@ _TEXT = {
 }
 
 
-def number_format(value: int, locale: str) -> str:
-    text = f"{value:,}"
-    return text.replace(",", ".") if locale == "de" else text
-
-
 def _percent(count: int, total: int, locale: str) -> str:
     text = f"{(100 * count / total):.1f}" if total else "0.0"
     return text.replace(".", ",") if locale == "de" else text
@@ -173,81 +171,6 @@ class ReportOptions:
     include_names: bool = False
     table: str = "state"  # or "constituency"
     locale: str = "de"
-
-
-class _ReportPDF(FPDF):
-    footer_text = ""
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT_FAMILY, "", 8)
-        self.set_text_color(110, 110, 110)
-        self.cell(0, 6, f"{self.footer_text} · {self.page_no()}/{{nb}}", align="C")
-        self.set_text_color(0, 0, 0)
-
-
-def _heading(pdf: FPDF, text: str) -> None:
-    pdf.ln(3)
-    pdf.set_font(FONT_FAMILY, "B", 12)
-    pdf.multi_cell(0, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(FONT_FAMILY, "", 10)
-
-
-def _line(pdf: FPDF, text: str, *, bold: bool = False, size: float = 10) -> None:
-    pdf.set_font(FONT_FAMILY, "B" if bold else "", size)
-    pdf.multi_cell(0, 5.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-    pdf.set_font(FONT_FAMILY, "", 10)
-
-
-def _chart(pdf: FPDF, days: list[tuple[date, int]], text: dict[str, str], locale: str) -> None:
-    """A bar chart drawn with rectangles and lines."""
-    if not days:
-        _line(pdf, text["no_data"])
-        return
-    height, width = 45.0, pdf.epw - 14
-    left, top = pdf.l_margin + 14, pdf.get_y() + 2
-    peak = max(n for _, n in days) or 1
-    pdf.set_draw_color(120, 120, 120)
-    pdf.line(left, top, left, top + height)
-    pdf.line(left, top + height, left + width, top + height)
-    pdf.set_font(FONT_FAMILY, "", 7)
-    pdf.set_xy(pdf.l_margin, top - 1.5)
-    pdf.cell(13, 3, number_format(peak, locale), align="R")
-    pdf.set_xy(pdf.l_margin, top + height - 1.5)
-    pdf.cell(13, 3, "0", align="R")
-    slot = width / len(days)
-    pdf.set_fill_color(196, 30, 58)
-    for index, (_, n) in enumerate(days):
-        bar = height * n / peak
-        if bar > 0:
-            pdf.rect(
-                left + index * slot + slot * 0.1, top + height - bar, max(slot * 0.8, 0.2), bar, style="F"
-            )
-    fmt = "%d.%m.%Y" if locale == "de" else "%Y-%m-%d"
-    pdf.set_xy(left, top + height + 1)
-    pdf.cell(width / 2, 4, days[0][0].strftime(fmt), align="L")
-    pdf.cell(width / 2, 4, days[-1][0].strftime(fmt), align="R")
-    pdf.set_xy(pdf.l_margin, top + height + 7)
-    pdf.set_font(FONT_FAMILY, "", 10)
-    pdf.set_fill_color(255, 255, 255)  # tables drawn later fill with the current colour
-
-
-def _table(pdf: FPDF, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    pdf.set_font(FONT_FAMILY, "", 9)
-    with pdf.table(
-        col_widths=(110, 35, 35)[: len(header)] if len(header) == 3 else None,
-        text_align=("LEFT",) + ("RIGHT",) * (len(header) - 1),
-        line_height=5.5,
-        first_row_as_headings=True,
-        headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
-        cell_fill_color=(250, 250, 250),
-        cell_fill_mode="ROWS",
-        borders_layout="HORIZONTAL_LINES",
-    ) as table:
-        table.row(header)
-        for row in rows:
-            table.row(row)
-    pdf.set_font(FONT_FAMILY, "", 10)
 
 
 def _signers(petition_id: int, constituency: Constituency | None) -> list[tuple[str, str, date | None]]:
@@ -269,22 +192,24 @@ def _signers(petition_id: int, constituency: Constituency | None) -> list[tuple[
     ]
 
 
-def _title_section(pdf: FPDF, *, title: str, text: dict[str, str], locale: str, now: datetime) -> None:
+def _title_section(
+    pdf: FPDF, *, title: str, organisation: str, text: dict[str, str], locale: str, now: datetime
+) -> None:
     tz = ZoneInfo(settings.TIME_ZONE)
-    _line(pdf, text["title"], size=11)
-    _line(pdf, title, bold=True, size=16)
+    pdf_line(pdf, text["title"], size=11)
+    pdf_line(pdf, title, bold=True, size=16)
     stamp = now.astimezone(tz).strftime("%d.%m.%Y %H:%M" if locale == "de" else "%Y-%m-%d %H:%M")
-    _line(pdf, f"{text['as_of']}: {stamp} ({settings.TIME_ZONE}) · {settings.ORGANISATION['name']}", size=9)
+    pdf_line(pdf, f"{text['as_of']}: {stamp} ({settings.TIME_ZONE}) · {organisation}", size=9)
 
 
 def _totals_section(
     pdf: FPDF, *, petition: Any, constituency: Constituency | None, text: dict[str, str], locale: str
 ) -> None:
     online = petition.signature_count
-    _heading(pdf, text["totals"])
-    _line(pdf, f"{text['total']}: {number_format(petition.total_count, locale)}", bold=True)
-    _line(pdf, f"{text['online']}: {number_format(online, locale)}")
-    _line(pdf, f"{text['offline']}: {number_format(petition.offline_count, locale)}")
+    pdf_heading(pdf, text["totals"])
+    pdf_line(pdf, f"{text['total']}: {number_format(petition.total_count, locale)}", bold=True)
+    pdf_line(pdf, f"{text['online']}: {number_format(online, locale)}")
+    pdf_line(pdf, f"{text['offline']}: {number_format(petition.offline_count, locale)}")
     if constituency is not None:
         count = next(
             (
@@ -294,8 +219,8 @@ def _totals_section(
             ),
             0,
         )
-        _heading(pdf, f"{text['constituency']} {constituency.number} {constituency.name}")
-        _line(
+        pdf_heading(pdf, f"{text['constituency']} {constituency.number} {constituency.name}")
+        pdf_line(
             pdf,
             text["constituency_line"].format(
                 count=number_format(count, locale), share=_percent(count, online, locale)
@@ -306,14 +231,14 @@ def _totals_section(
 def _chart_section(pdf: FPDF, *, petition_id: int, text: dict[str, str], locale: str) -> None:
     if pdf.get_y() + 75 > pdf.h - pdf.b_margin:
         pdf.add_page()  # keep the chart's heading with the chart
-    _heading(pdf, text["chart"])
-    _chart(pdf, signatures_per_day(petition_id=petition_id), text, locale)
+    pdf_heading(pdf, text["chart"])
+    pdf_chart(pdf, signatures_per_day(petition_id=petition_id), text, locale)
 
 
 def _regions_section(pdf: FPDF, *, petition: Any, table: str, text: dict[str, str], locale: str) -> None:
     online = petition.signature_count
     if table == "constituency":
-        _heading(pdf, text["by_constituency"])
+        pdf_heading(pdf, text["by_constituency"])
         regions = [
             (
                 f"{row['number']} {row['name']} ({row['state']})",
@@ -324,7 +249,7 @@ def _regions_section(pdf: FPDF, *, petition: Any, table: str, text: dict[str, st
         ]
         header = (text["region"], text["count"], text["share"])
     else:
-        _heading(pdf, text["by_state"])
+        pdf_heading(pdf, text["by_state"])
         regions = [
             (row["state"], number_format(row["count"], locale), _percent(row["count"], online, locale) + " %")
             for row in region_totals_by_state(petition=petition)["states"]
@@ -345,32 +270,58 @@ def _regions_section(pdf: FPDF, *, petition: Any, table: str, text: dict[str, st
             )
         )
     if regions:
-        _table(pdf, header, regions)
+        pdf_table(pdf, header, regions)
     else:
-        _line(pdf, text["none"])
+        pdf_line(pdf, text["none"])
+    attribution = region_totals_attribution(petition=petition)
+    if attribution:
+        if table == "state":
+            _map_section(pdf, petition=petition, text=text, locale=locale)
+        pdf_line(pdf, f"{text['sources']}: {attribution}", size=7)  # required by the data's licences
+
+
+def _map_section(pdf: FPDF, *, petition: Any, text: dict[str, str], locale: str) -> None:
+    """The Länder shaded by their count, drawn from the shipped geometry (an SVG, as on the
+    campaign page)."""
+    import io
+
+    from officials.maps import petition_region_counts, region_map_svg
+
+    svg = region_map_svg(
+        counts=petition_region_counts(petition=petition, level="state"),
+        title=text["by_state"],
+        locale=locale,
+        tooltips=False,
+    )
+    width = 100.0
+    if pdf.get_y() + width * 1.5 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    pdf.ln(2)
+    pdf.image(io.BytesIO(svg.encode()), x=pdf.l_margin + (pdf.epw - width) / 2, w=width)
+    pdf.ln(2)
 
 
 def _digest_section(pdf: FPDF, *, digest: str, digest_count: int, text: dict[str, str], locale: str) -> None:
-    _heading(pdf, text["digest"])
+    pdf_heading(pdf, text["digest"])
     pdf.set_font(FONT_FAMILY, "B", 9)
     pdf.multi_cell(0, 5.5, digest, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    _line(pdf, f"{text['digest_count']}: {number_format(digest_count, locale)}")
-    _line(pdf, text["digest_definition"], size=8)
+    pdf_line(pdf, f"{text['digest_count']}: {number_format(digest_count, locale)}")
+    pdf_line(pdf, text["digest_definition"], size=8)
 
 
 def _signers_section(
     pdf: FPDF, *, petition_id: int, constituency: Constituency | None, text: dict[str, str], locale: str
 ) -> None:
-    _heading(pdf, text["signers"])
+    pdf_heading(pdf, text["signers"])
     fmt = "%d.%m.%Y" if locale == "de" else "%Y-%m-%d"
     signers = [
         (name, postcode, day.strftime(fmt) if day else "")
         for name, postcode, day in _signers(petition_id, constituency)
     ]
     if signers:
-        _table(pdf, (text["name"], text["postcode"], text["date"]), signers)
+        pdf_table(pdf, (text["name"], text["postcode"], text["date"]), signers)
     else:
-        _line(pdf, text["none"])
+        pdf_line(pdf, text["none"])
 
 
 def handover_report_render(
@@ -387,20 +338,19 @@ def handover_report_render(
     title = (petition.title_en if locale == "en" else "") or petition.title_de
     body = (petition.text_en if locale == "en" else "") or petition.text_de
     digest, digest_count = signature_list_digest(petition_id=petition.pk)
+    organisation = campaign_organisation_by_id_get(campaign_id=petition.campaign_id)["name"]
 
-    pdf = pdf_document_new(
-        _ReportPDF, title=f"{text['title']}: {title}", author=settings.ORGANISATION["name"] or ""
-    )
+    pdf = pdf_document_new(ReportPDF, title=f"{text['title']}: {title}", author=organisation)
     pdf.set_creation_date(now)
-    pdf.footer_text = f"{settings.ORGANISATION['name']} · {text['title']}"
+    pdf.footer_text = f"{organisation} · {text['title']}"
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
 
-    _title_section(pdf, title=title, text=text, locale=locale, now=now)
+    _title_section(pdf, title=title, organisation=organisation, text=text, locale=locale, now=now)
     _totals_section(pdf, petition=petition, constituency=options.constituency, text=text, locale=locale)
     if body:
-        _heading(pdf, text["text"])
-        _line(pdf, body)
+        pdf_heading(pdf, text["text"])
+        pdf_line(pdf, body)
     _chart_section(pdf, petition_id=petition.pk, text=text, locale=locale)
     _regions_section(pdf, petition=petition, table=options.table, text=text, locale=locale)
     _digest_section(pdf, digest=digest, digest_count=digest_count, text=text, locale=locale)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaign.models import Campaign
-from campaign.selectors import campaign_public_get
+from campaign.selectors import campaign_organisation_get, campaign_public_get
 from donations.selectors import campaign_donation_totals_get
 from petitions.selectors import campaign_petitions_list, petition_detail_get
 
@@ -19,12 +19,12 @@ def campaign_detail_get(*, slug: str) -> dict[str, Any]:
     }
 
 
-def campaign_landing_get() -> dict[str, Any]:
-    """What the demo landing page shows: the newest live campaign, its petitions (the first
-    open one gets the widget) and its donation progress. Empty when no campaign is live."""
-    campaign = Campaign.objects.filter(status=Campaign.Status.LIVE).order_by("-created_at").first()
+def campaign_landing_get(*, campaign: Campaign | None) -> dict[str, Any]:
+    """What a campaign's page shows: the campaign, its petitions (the first open one gets the
+    widget), its donation progress and its organisation's imprint. Without a campaign, only
+    the service-wide imprint."""
     if campaign is None:
-        return {"campaign": None}
+        return {"campaign": None, "organisation": campaign_organisation_get(campaign=None)}
     petitions = campaign_petitions_list(campaign=campaign)
     featured = next((p for p in petitions if p.get("is_open", True)), petitions[0] if petitions else None)
     if featured is not None:
@@ -33,6 +33,7 @@ def campaign_landing_get() -> dict[str, Any]:
     goal = campaign.donation_goal or 0
     return {
         "campaign": campaign,
+        "organisation": campaign_organisation_get(campaign=campaign),
         "petitions": petitions,
         "petition": featured,
         "donation_totals": totals,

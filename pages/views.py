@@ -1,5 +1,7 @@
-"""The demo landing page at `/` (the reference for integrators), the widget's small config
-endpoint and the campaign detail endpoint (a campaign with its petitions and donations)."""
+"""The public campaign pages (the reference for integrators): each public campaign at
+`/campaigns/<slug>/`, and the default one (DEFAULT_CAMPAIGN_SLUG, else the newest live) at `/`;
+the widget's small config endpoint and the campaign detail endpoint (a campaign with its
+petitions and donations)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaign.api import PublicAPIView
+from campaign.models import Campaign
+from campaign.selectors import campaign_default_get, campaign_organisation_get, campaign_public_get
 from campaign.serializers import CampaignOutputSerializer
 from pages.selectors import campaign_detail_get, campaign_landing_get
 
@@ -64,10 +68,18 @@ def _euros(cents: int, lang: str) -> str:
 
 
 def landing_page(request: HttpRequest) -> HttpResponse:
-    """German by default; `?lang=en` switches to English."""
+    """The root page: the default campaign. German by default; `?lang=en` switches to English."""
+    return _campaign_page(request, campaign_default_get())
+
+
+def campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A campaign's own page; a draft or unknown campaign is 404."""
+    return _campaign_page(request, campaign_public_get(slug=slug))
+
+
+def _campaign_page(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
     lang = "en" if request.GET.get("lang") == "en" else "de"
-    landing = campaign_landing_get()
-    campaign = landing["campaign"]
+    landing = campaign_landing_get(campaign=campaign)
     if campaign is not None:
         petition = landing["petition"] or {}
         landing.update(
@@ -96,6 +108,12 @@ def landing_page(request: HttpRequest) -> HttpResponse:
     return response
 
 
+class WidgetConfigInputSerializer(serializers.Serializer):
+    campaign = serializers.SlugField(
+        max_length=80, required=False, help_text="The campaign whose organisation the mandate text names."
+    )
+
+
 class WidgetConfigOutputSerializer(serializers.Serializer):
     stripe_publishable_key = serializers.CharField(allow_blank=True)
     stripe_js_url = serializers.CharField()
@@ -103,14 +121,19 @@ class WidgetConfigOutputSerializer(serializers.Serializer):
 
 
 class WidgetConfigView(PublicAPIView):
-    """What the widget needs before a donation starts: the Stripe key and where Stripe.js is."""
+    """What the widget needs before a donation starts: the Stripe key, where Stripe.js is and
+    the organisation behind the campaign (`?campaign=<slug>`; without it, the service-wide one)."""
 
-    @extend_schema(responses=WidgetConfigOutputSerializer)
+    @extend_schema(parameters=[WidgetConfigInputSerializer], responses=WidgetConfigOutputSerializer)
     def get(self, request: Request) -> Response:
+        query = WidgetConfigInputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        slug = query.validated_data.get("campaign")
+        campaign = campaign_public_get(slug=slug) if slug else None
         data: dict[str, Any] = {
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY or "",
             "stripe_js_url": settings.STRIPE_JS_URL,
-            "organisation_name": settings.ORGANISATION["name"],
+            "organisation_name": campaign_organisation_get(campaign=campaign)["name"],
         }
         response = Response(WidgetConfigOutputSerializer(data).data)
         response["Cache-Control"] = "public, max-age=300"

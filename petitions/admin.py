@@ -4,11 +4,22 @@ from typing import Any
 
 from django.contrib import admin
 
+from campaign.audit import audit_selection
+from campaign.permissions import (
+    EXPORT_PERSONAL_DATA,
+    ORGANISE,
+    PRIVACY_OFFICER,
+    VIEW_REPORTS,
+    RoleAdminMixin,
+    user_has_staff_permission,
+)
 from petitions.models import Invalidation, Milestone, Petition, Signature
 from petitions.validation import email_normalize
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(RoleAdminMixin, admin.TabularInline):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     model = Milestone
     extra = 1
     fields = ["target", "reached_at"]
@@ -16,7 +27,9 @@ class MilestoneInline(admin.TabularInline):
 
 
 @admin.register(Petition)
-class PetitionAdmin(admin.ModelAdmin):
+class PetitionAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = [
         "slug",
         "title_de",
@@ -35,21 +48,41 @@ class PetitionAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["campaign", "slug", "status", "opens_at", "closes_at"]}),
         ("Text", {"fields": ["title_de", "title_en", "text_de", "text_en"]}),
-        ("Consent", {"fields": ["consent_text_de", "consent_text_en", "consent_version", "altcha_enabled"]}),
+        (
+            "Consent",
+            {
+                "fields": [
+                    "consent_text_de",
+                    "consent_text_en",
+                    "updates_consent_text_de",
+                    "updates_consent_text_en",
+                    "newsletter_consent_text_de",
+                    "newsletter_consent_text_en",
+                    "consent_version",
+                    "altcha_enabled",
+                ]
+            },
+        ),
         ("Counts", {"fields": ["signature_count", "offline_count", "counts_updated_at"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(admin.ModelAdmin):
+class MilestoneAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (VIEW_REPORTS,)
+    change_permissions = (ORGANISE,)
     list_display = ["petition", "target", "reached_at"]
     list_filter = ["petition"]
     readonly_fields = ["reached_at"]
 
 
 @admin.register(Signature)
-class SignatureAdmin(admin.ModelAdmin):
+class SignatureAdmin(RoleAdminMixin, admin.ModelAdmin):
+    # Personal data: the data-export role and the privacy officer look; organisers who may also
+    # look flag and unflag; only the data-export role exports.
+    view_permissions = (EXPORT_PERSONAL_DATA, PRIVACY_OFFICER)
+    audit_reads = True
     list_display = [
         "id",
         "petition",
@@ -75,6 +108,15 @@ class SignatureAdmin(admin.ModelAdmin):
     ]
     actions = ["flag_selected", "unflag_selected", "export_csv", "export_xlsx"]
 
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return self.has_view_permission(request) and user_has_staff_permission(request.user, ORGANISE)
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False  # erasure goes through the retention services, never a row delete
+
+    def has_export_permission(self, request: Any) -> bool:
+        return user_has_staff_permission(request.user, EXPORT_PERSONAL_DATA)
+
     def has_add_permission(self, request: Any) -> bool:
         return False  # signatures come only through the signing flow (consent record)
 
@@ -85,23 +127,29 @@ class SignatureAdmin(admin.ModelAdmin):
             return queryset.filter(email_normalized=email_normalize(term)[0]), False
         return super().get_search_results(request, queryset, search_term)
 
-    @admin.action(description="Flag selected signatures (they stop counting at the next pass)")
+    @admin.action(
+        description="Flag selected signatures (they stop counting at the next pass)", permissions=["change"]
+    )
     def flag_selected(self, request: Any, queryset: Any) -> None:
-        updated = queryset.update(is_flagged=True, flag_reason="staff")
+        ids = list(queryset.values_list("pk", flat=True))
+        updated = Signature.objects.filter(pk__in=ids).update(is_flagged=True, flag_reason="staff")
+        audit_selection(request, "signature.flag", "petitions.signature", ids, updated)
         self.message_user(request, f"{updated} signatures flagged.")
 
-    @admin.action(description="Unflag selected signatures")
+    @admin.action(description="Unflag selected signatures", permissions=["change"])
     def unflag_selected(self, request: Any, queryset: Any) -> None:
-        updated = queryset.update(is_flagged=False, flag_reason="")
+        ids = list(queryset.values_list("pk", flat=True))
+        updated = Signature.objects.filter(pk__in=ids).update(is_flagged=False, flag_reason="")
+        audit_selection(request, "signature.unflag", "petitions.signature", ids, updated)
         self.message_user(request, f"{updated} signatures unflagged.")
 
-    @admin.action(description="Export selected signatures as CSV")
+    @admin.action(description="Export selected signatures as CSV", permissions=["export"])
     def export_csv(self, request: Any, queryset: Any) -> Any:
         from petitions.exports import signature_queryset_export_response
 
         return signature_queryset_export_response(queryset=queryset, format="csv", user=request.user)
 
-    @admin.action(description="Export selected signatures as XLSX")
+    @admin.action(description="Export selected signatures as XLSX", permissions=["export"])
     def export_xlsx(self, request: Any, queryset: Any) -> Any:
         from petitions.exports import signature_queryset_export_response
 
@@ -109,7 +157,8 @@ class SignatureAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invalidation)
-class InvalidationAdmin(admin.ModelAdmin):
+class InvalidationAdmin(RoleAdminMixin, admin.ModelAdmin):
+    view_permissions = (ORGANISE, PRIVACY_OFFICER)
     list_display = ["id", "petition", "created_by", "signature_count", "reason", "created_at"]
     list_filter = ["petition"]
     readonly_fields = [

@@ -6,4 +6,10 @@ class PetitionsConfig(AppConfig):
     verbose_name = "Petitions"
 
     def ready(self) -> None:
+        from campaign.privacy.access import exporter_register
+        from campaign.privacy.erasure import eraser_register
         from petitions import checks, emails  # noqa: F401 - registers system checks and mail builders
+        from petitions.privacy import signatures_erase, signatures_export
+
+        eraser_register("petitions", signatures_erase)
+        exporter_register("petitions", signatures_export)

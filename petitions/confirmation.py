@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -10,7 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
-from campaign.models import OutgoingEmail
+from campaign.models import ConsentRecord, OutgoingEmail
+from campaign.privacy.consent import consent_record, consents_withdraw
+from petitions.hashing import consent_text_hash
 from petitions.models import Signature, SignatureToken
 from petitions.selectors import petition_count_cache_clear
 from petitions.signing import SIGNATURE_SUBJECT_TYPE
@@ -50,9 +53,41 @@ def signature_confirm(*, token: str) -> Signature:
     signature.confirmed_at = now
     signature.save(update_fields=["status", "confirmed_at", "updated_at"])
     SignatureToken.objects.filter(pk=found.pk, used_at__isnull=True).update(used_at=now)
+    _consents_record(signature, confirmed_at=now)
     logger.info("signature %s confirmed", signature.pk)
     _counts_refresh_in_process()
     return signature
+
+
+def _consents_record(signature: Signature, *, confirmed_at: Any) -> None:
+    """One consent record per purpose the signer agreed to, each with the hash of its own
+    text. The confirmation mail names each opt-in, so its link confirms them all."""
+    petition = signature.petition
+    english = signature.locale == "en"
+
+    def text(de: str, en: str) -> str:
+        return (en or de) if english else de
+
+    purposes: list[tuple[str, str]] = [(ConsentRecord.Purpose.PETITION, signature.consent_text_hash)]
+    if signature.updates_consent:
+        updates_text = text(petition.updates_consent_text_de, petition.updates_consent_text_en)
+        purposes.append((ConsentRecord.Purpose.UPDATES, consent_text_hash(updates_text)))
+    if signature.newsletter_consent:
+        newsletter_text = text(petition.newsletter_consent_text_de, petition.newsletter_consent_text_en)
+        purposes.append((ConsentRecord.Purpose.NEWSLETTER, consent_text_hash(newsletter_text)))
+    for purpose, text_hash in purposes:
+        consent_record(
+            purpose=purpose,
+            subject_type=SIGNATURE_SUBJECT_TYPE,
+            subject_id=signature.pk,
+            email=signature.email,
+            scope=petition.slug,
+            text_version=signature.consent_version,
+            text_sha256=text_hash,
+            given_at=signature.consent_at or signature.created_at,
+            origin=signature.consent_origin,
+            confirmed_at=confirmed_at,
+        )
 
 
 @transaction.atomic
@@ -111,6 +146,9 @@ def signature_withdraw(*, token: str) -> Signature:
             "share_name_with_officials",
             "updated_at",
         ]
+    )
+    consents_withdraw(
+        how="withdrawn", subject_type=SIGNATURE_SUBJECT_TYPE, subject_ids=[signature.pk], now=now
     )
     SignatureToken.objects.filter(signature_id=signature.pk).exclude(pk=found.pk).delete()
     SignatureToken.objects.filter(pk=found.pk).update(used_at=now)

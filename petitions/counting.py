@@ -130,6 +130,7 @@ def milestones_check(*, now: datetime | None = None) -> int:
                 },
                 subject_type="petitions.milestone",
                 subject_id=milestone.pk,
+                campaign_id=milestone.petition.campaign_id,
             )
         _milestone_reached_hooks(milestone)
     return reached

@@ -10,12 +10,13 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import transaction
 
-from campaign.emails import PreparedEmail, register_email_builder
+from campaign.emails import PreparedEmail, register_bulk_kind, register_email_builder
 from petitions.fraud import signature_fraud_check
-from petitions.models import Signature, SignatureToken
+from petitions.models import PetitionUpdate, Signature, SignatureToken
 from petitions.reminders import REMINDER_EMAIL_KIND
 from petitions.signing import CONFIRMATION_EMAIL_KIND
 from petitions.tokens import signature_token_mint
+from petitions.updates import UPDATE_EMAIL_KIND
 
 if TYPE_CHECKING:
     from campaign.models import OutgoingEmail
@@ -65,5 +66,42 @@ def signature_confirmation_build(email: OutgoingEmail) -> PreparedEmail:
             "withdraw_url": _page_url("/signatures/withdraw/", withdraw),
             "token_days": settings.PETITIONS_CONFIRM_TOKEN_DAYS,
             "is_reminder": email.kind == REMINDER_EMAIL_KIND,
+            # The link confirms each opt-in the mail names (each its own consent record).
+            "updates_consent": signature.updates_consent,
+            "newsletter_consent": signature.newsletter_consent,
+        }
+    )
+
+
+# Not transactional: they honour the suppression list and carry List-Unsubscribe (RFC 8058).
+register_bulk_kind(UPDATE_EMAIL_KIND)
+register_bulk_kind(REMINDER_EMAIL_KIND)
+
+
+@register_email_builder(UPDATE_EMAIL_KIND)
+def petition_update_build(email: OutgoingEmail) -> PreparedEmail:
+    update = PetitionUpdate.objects.select_related("petition").get(pk=int(email.context["update_id"]))
+    first_name = ""
+    if not email.context.get("test"):
+        signature = Signature.objects.filter(pk=int(email.context["signature_id"])).first()
+        # Withdrawn, erased or the consent taken back since the mail was queued: not sent.
+        if (
+            signature is None
+            or signature.status != Signature.Status.CONFIRMED
+            or not signature.updates_consent
+        ):
+            raise SignatureGone(f"signature {email.context['signature_id']} no longer takes updates")
+        first_name = signature.first_name
+    subject, body = update.text(email.locale)
+    petition = update.petition
+    return PreparedEmail(
+        context={
+            "first_name": first_name,
+            "subject": subject,
+            "body_text": body,
+            "petition_title": petition.title_en
+            if email.locale == "en" and petition.title_en
+            else petition.title_de,
+            "is_test": bool(email.context.get("test")),
         }
     )

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from campaign.audit import audit_record
 from campaign.exceptions import ApplicationError
 from petitions.counting import petition_counts_update
 from petitions.models import Invalidation, Petition, Signature
@@ -67,6 +68,17 @@ def invalidation_create(*, petition: Petition, user: Any, reason: str = "", **fi
         )
         invalidation.signature_count = flagged
         invalidation.save(update_fields=["signature_count", "updated_at"])
+        audit_record(
+            actor=user,
+            action="invalidation.create",
+            object_type="petitions.invalidation",
+            object_id=invalidation.pk,
+            row_count=flagged,
+            details={
+                "petition": petition.slug,
+                **{k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.items() if v},
+            },
+        )
     logger.info("invalidation %s flagged %d signatures of petition %s", invalidation.pk, flagged, petition.pk)
     petition_counts_update()
     return invalidation

@@ -35,6 +35,16 @@ class Petition(TimeStampedModel):
         blank=True, help_text="The privacy consent text the form shows (German)."
     )
     consent_text_en = models.TextField(blank=True)
+    # The texts next to the optional checkboxes: each purpose's consent is recorded with the
+    # hash of its own text (campaign.privacy.consent).
+    updates_consent_text_de = models.TextField(
+        blank=True, help_text="The text next to the 'send me updates' checkbox (German)."
+    )
+    updates_consent_text_en = models.TextField(blank=True)
+    newsletter_consent_text_de = models.TextField(
+        blank=True, help_text="The text next to the newsletter checkbox (German)."
+    )
+    newsletter_consent_text_en = models.TextField(blank=True)
     consent_version = models.CharField(
         max_length=40,
         default="1",
@@ -119,6 +129,8 @@ class Signature(TimeStampedModel):
     is_flagged = models.BooleanField(default=False)
     flag_reason = models.CharField(max_length=100, blank=True)
     newsletter_consent = models.BooleanField(default=False)
+    # Agreed to receive the petition's updates (supporter mails; petitions.updates).
+    updates_consent = models.BooleanField(default=False)
     show_name_publicly = models.BooleanField(default=False)
     share_name_with_officials = models.BooleanField(default=False)
     utm_source = models.CharField(max_length=100, blank=True)
@@ -206,3 +218,45 @@ class Invalidation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Invalidation #{self.pk} ({self.signature_count})"
+
+
+class PetitionUpdate(TimeStampedModel):
+    """A supporter update an organiser wrote for a petition: a preview (with a test send to
+    the organiser) or a mailing to the confirmed signers who agreed to updates, queued in
+    batches (`petitions.updates`). `cursor` is the last signature id queued, so a batch that
+    runs twice never queues anyone twice."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", "Preview (test send only)"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="updates")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject_de = models.CharField(max_length=200)
+    body_text_de = models.TextField()
+    subject_en = models.CharField(max_length=200, blank=True)
+    body_text_en = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
+    cursor = models.BigIntegerField(default=0)
+    # The sending rate, fixed when the mailing starts (from the settings of that moment), so
+    # every worker that runs a batch keeps to the same one.
+    batch_size = models.PositiveIntegerField(default=200)
+    batch_interval_seconds = models.PositiveIntegerField(default=60)
+    recipient_count = models.PositiveIntegerField(default=0)
+    suppressed_count = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Update #{self.pk} ({self.status})"
+
+    def text(self, locale: str) -> tuple[str, str]:
+        """(subject, body) in the language, German where no English text was written."""
+        if locale == "en" and self.subject_en and self.body_text_en:
+            return self.subject_en, self.body_text_en
+        return self.subject_de, self.body_text_de

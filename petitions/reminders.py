@@ -38,7 +38,11 @@ def signature_reminders_send(*, now: datetime | None = None) -> int:
                 pk=signature_id, status=Signature.Status.PENDING, reminder_sent_at__isnull=True
             ).update(reminder_sent_at=now):
                 continue
-            signature = Signature.objects.only("email", "locale").get(pk=signature_id)
+            signature = (
+                Signature.objects.select_related("petition")
+                .only("email", "locale", "petition__campaign_id")
+                .get(pk=signature_id)
+            )
             outgoing_email_queue(
                 kind=REMINDER_EMAIL_KIND,
                 to_email=signature.email,
@@ -46,6 +50,7 @@ def signature_reminders_send(*, now: datetime | None = None) -> int:
                 context={"signature_id": signature_id},
                 subject_type=SIGNATURE_SUBJECT_TYPE,
                 subject_id=signature_id,
+                campaign_id=signature.petition.campaign_id,
             )
             queued += 1
     return queued

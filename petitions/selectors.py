@@ -75,6 +75,7 @@ def petition_for_signing_get(*, slug: str) -> Any:
             return None
         return PetitionForSigning(
             id=petition.pk,
+            campaign_id=petition.campaign_id,
             slug=petition.slug,
             is_open=petition_is_open(petition),
             consent_version=petition.consent_version,
@@ -155,6 +156,15 @@ def petition_detail_get(*, slug: str) -> dict[str, Any]:
             "de": petition.consent_text_de,
             "en": petition.consent_text_en or petition.consent_text_de,
         },
+        # The texts of the optional checkboxes (empty: the form uses its own wording).
+        "updates_consent_text": {
+            "de": petition.updates_consent_text_de,
+            "en": petition.updates_consent_text_en or petition.updates_consent_text_de,
+        },
+        "newsletter_consent_text": {
+            "de": petition.newsletter_consent_text_de,
+            "en": petition.newsletter_consent_text_en or petition.newsletter_consent_text_de,
+        },
         "consent_version": petition.consent_version,
         "altcha_enabled": petition.altcha_enabled,
         "counts_updated_at": petition.counts_updated_at,
@@ -233,6 +243,8 @@ class SignaturePage:
     petition_title: str
     campaign_title: str
     accent_color: str
+    campaign_id: int
+    campaign_slug: str
 
 
 def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
@@ -253,6 +265,8 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
             "petition__campaign__title_de",
             "petition__campaign__title_en",
             "petition__campaign__accent_color",
+            "petition__campaign_id",
+            "petition__campaign__slug",
         )
         .first()
     )
@@ -271,4 +285,6 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
         campaign_title=(english and row["petition__campaign__title_en"])
         or row["petition__campaign__title_de"],
         accent_color=row["petition__campaign__accent_color"],
+        campaign_id=row["petition__campaign_id"],
+        campaign_slug=row["petition__campaign__slug"],
     )

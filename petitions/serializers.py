@@ -21,6 +21,9 @@ class SignatureCreateInputSerializer(StrictInputSerializer):
     privacy_consent = serializers.BooleanField(help_text="Must be true.")
     consent_version = serializers.CharField(max_length=40, help_text="The consent version the form showed.")
     newsletter_consent = serializers.BooleanField(required=False, default=False)
+    updates_consent = serializers.BooleanField(
+        required=False, default=False, help_text="Agrees to receive this petition's updates by e-mail."
+    )
     show_name_publicly = serializers.BooleanField(required=False, default=False)
     share_name_with_officials = serializers.BooleanField(required=False, default=False)
     locale = serializers.ChoiceField(choices=["de", "en"], required=False, default="de")
@@ -68,6 +71,10 @@ class PetitionOutputSerializer(serializers.Serializer):
     goal = serializers.IntegerField(allow_null=True)
     milestones = MilestoneOutputSerializer(many=True)
     consent_text = LocalizedTextSerializer()
+    updates_consent_text = LocalizedTextSerializer(help_text="The text next to the updates_consent checkbox.")
+    newsletter_consent_text = LocalizedTextSerializer(
+        help_text="The text next to the newsletter_consent checkbox."
+    )
     consent_version = serializers.CharField()
     altcha_enabled = serializers.BooleanField()
     counts_updated_at = serializers.DateTimeField(allow_null=True)
@@ -126,3 +133,34 @@ class SignatureExportInputSerializer(StrictInputSerializer):
         ):
             raise serializers.ValidationError({"created_to": ["Must not be before created_from."]})
         return attrs
+
+
+class PetitionUpdateCreateInputSerializer(StrictInputSerializer):
+    subject = serializers.CharField(max_length=200)
+    body_text = serializers.CharField(max_length=20000)
+    subject_en = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    body_text_en = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+    send = serializers.BooleanField(
+        required=False, default=False, help_text="false: preview and a test send to yourself; true: send."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if bool(attrs.get("subject_en")) != bool(attrs.get("body_text_en")):
+            missing = "body_text_en" if attrs.get("subject_en") else "subject_en"
+            raise serializers.ValidationError(
+                {missing: ["Give both the English subject and text, or neither."]}
+            )
+        return attrs
+
+
+class PetitionUpdateTextSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    body_text = serializers.CharField()
+
+
+class PetitionUpdateOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    recipient_count = serializers.IntegerField(help_text="Signers who agreed to updates (sending only).")
+    preview = serializers.DictField(child=PetitionUpdateTextSerializer())
+    test_sent_to = serializers.CharField(allow_blank=True)

@@ -26,6 +26,7 @@ class PetitionForSigning:
     """What the sign path needs of a petition, cached per process for a few seconds."""
 
     id: int
+    campaign_id: int
     slug: str
     is_open: bool
     consent_version: str
@@ -72,6 +73,7 @@ def signature_create(*, petition: PetitionForSigning, data: SignatureInput, ip: 
         "is_flagged": bool(flag_reason),
         "flag_reason": flag_reason,
         "newsletter_consent": data.newsletter_consent,
+        "updates_consent": data.updates_consent,
         "show_name_publicly": data.show_name_publicly,
         "share_name_with_officials": data.share_name_with_officials,
         "utm_source": data.utm_source,
@@ -88,9 +90,9 @@ def signature_create(*, petition: PetitionForSigning, data: SignatureInput, ip: 
         "confirmation_mail_at": now,
     }
     if connection.vendor == "postgresql":
-        email_ids = _signature_create_postgresql(row, now=now)
+        email_ids = _signature_create_postgresql(row, campaign_id=petition.campaign_id, now=now)
     else:
-        email_ids = _signature_create_orm(row, now=now)
+        email_ids = _signature_create_orm(row, campaign_id=petition.campaign_id, now=now)
     for email_id in email_ids:
         # Published by a background thread: the request does not wait on Redis (the committed
         # outbox row guarantees the mail; see campaign.outbox.publisher).
@@ -104,7 +106,7 @@ def _signature_insert_sql() -> str:
     signature_table = Signature._meta.db_table
     columns = (
         "created_at updated_at petition_id first_name last_name email email_normalized email_domain "
-        "postcode country city locale status is_flagged flag_reason newsletter_consent "
+        "postcode country city locale status is_flagged flag_reason newsletter_consent updates_consent "
         "show_name_publicly share_name_with_officials utm_source utm_medium utm_campaign referrer "
         "consent_version consent_text_hash consent_at consent_origin ip_hash counted "
         "confirmation_mail_count confirmation_mail_at"
@@ -139,7 +141,7 @@ def _signature_insert_sql() -> str:
 _INSERT_SQL: str | None = None
 
 
-def _signature_create_postgresql(row: dict[str, Any], *, now: datetime) -> list[int]:
+def _signature_create_postgresql(row: dict[str, Any], *, campaign_id: int, now: datetime) -> list[int]:
     global _INSERT_SQL
     if _INSERT_SQL is None:
         _INSERT_SQL = _signature_insert_sql()
@@ -150,6 +152,7 @@ def _signature_create_postgresql(row: dict[str, Any], *, now: datetime) -> list[
         "resend_before": _resend_allowed_before(now),
         "kind": CONFIRMATION_EMAIL_KIND,
         "subject_type": SIGNATURE_SUBJECT_TYPE,
+        "campaign_id": campaign_id,
     }
     # No explicit transaction: the single statement is atomic on its own, and BEGIN/COMMIT
     # would add round trips to the hot path. A server-side prepared statement (psycopg's own
@@ -163,7 +166,7 @@ def _signature_create_postgresql(row: dict[str, Any], *, now: datetime) -> list[
         return [r[0] for r in cursor.fetchall()]
 
 
-def _signature_create_orm(row: dict[str, Any], *, now: datetime) -> list[int]:
+def _signature_create_orm(row: dict[str, Any], *, campaign_id: int, now: datetime) -> list[int]:
     """The portable path (SQLite in the embedded default): the same outcome, more queries."""
     with transaction.atomic():
         try:
@@ -194,6 +197,7 @@ def _signature_create_orm(row: dict[str, Any], *, now: datetime) -> list[int]:
             context={"signature_id": signature.pk},
             subject_type=SIGNATURE_SUBJECT_TYPE,
             subject_id=signature.pk,
+            campaign_id=campaign_id,
             background=True,
         )
         return []  # outgoing_email_queue has published it already

@@ -32,3 +32,13 @@ def signatures_unconfirmed_purge_task(**kwargs: Any) -> None:
 @shared_task(name="petitions.signatures_retention_apply", ignore_result=True)
 def signatures_retention_apply_task(**kwargs: Any) -> None:
     signatures_retention_apply()
+
+
+@shared_task(name="petitions.petition_update_batch_send", ignore_result=True, acks_late=True)
+def petition_update_batch_send_task(update_id: int, **kwargs: Any) -> None:
+    from petitions.updates import petition_update_batch_send
+
+    wait = petition_update_batch_send(update_id=update_id)
+    if wait is not None:
+        # The rate of the mailing: the next batch after the update's interval.
+        petition_update_batch_send_task.apply_async((update_id,), countdown=wait)

@@ -22,6 +22,11 @@ urlpatterns: list = [
         name="petition-invalidation-create",
     ),
     path(
+        "staff/petitions/<slug:slug>/updates/",
+        views.PetitionUpdateCreateView.as_view(),
+        name="petition-update-create",
+    ),
+    path(
         "staff/petitions/<slug:slug>/signatures.csv",
         views.SignatureExportView.as_view(export_format="csv"),
         name="signature-export-csv",

@@ -63,7 +63,7 @@ TEXT_FIELDS_MAX = {
     "utm_campaign": 100,
     "referrer": 500,
 }
-BOOL_FIELDS = ("newsletter_consent", "show_name_publicly", "share_name_with_officials")
+BOOL_FIELDS = ("newsletter_consent", "updates_consent", "show_name_publicly", "share_name_with_officials")
 KNOWN_FIELDS = frozenset(
     {
         "first_name",
@@ -100,6 +100,7 @@ class SignatureInput:
     locale: str
     consent_version: str
     newsletter_consent: bool
+    updates_consent: bool
     show_name_publicly: bool
     share_name_with_officials: bool
     utm_source: str

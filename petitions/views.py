@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.translation import gettext as _
@@ -12,7 +13,6 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,9 @@ from rest_framework.views import APIView
 from campaign.api import PublicAPIView
 from campaign.attribution import signing_reference_make
 from campaign.exceptions import ApplicationError, error_body
+from campaign.permissions import EXPORT_PERSONAL_DATA, ORGANISE, HasStaffPermission
+from campaign.privacy.permissions import IsOrganiser
+from campaign.selectors import campaign_organisation_by_id_get
 from campaign.throttles import FailOpenScopedRateThrottle
 from petitions.confirmation import signature_confirm, signature_withdraw
 from petitions.exports import SignatureExportFilters, petition_export_get, signature_export_response
@@ -39,6 +42,8 @@ from petitions.serializers import (
     InvalidationOutputSerializer,
     PetitionCountOutputSerializer,
     PetitionOutputSerializer,
+    PetitionUpdateCreateInputSerializer,
+    PetitionUpdateOutputSerializer,
     RecentSignerOutputSerializer,
     SignatureAcceptedOutputSerializer,
     SignatureCreateInputSerializer,
@@ -48,6 +53,7 @@ from petitions.serializers import (
 )
 from petitions.signing import signature_create
 from petitions.throttles import SignRateThrottle
+from petitions.updates import petition_update_create
 from petitions.validation import SignatureInputError, signature_input_validate
 
 # The one answer to every accepted signing: new, repeated and flagged alike.
@@ -184,7 +190,7 @@ class PetitionInvalidationCreateView(APIView):
     """Staff: flag a batch of signatures by IP hash, mail domain and/or time window. The
     default is a dry run that only answers how many would be flagged."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(ORGANISE)]
 
     @extend_schema(
         request=InvalidationInputSerializer,
@@ -232,6 +238,8 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         return HttpResponse(status=405)
     # The signer's language (from the signature), unless they switched with ?lang=.
     page = signature_page_get(token=token, purpose=_PAGE_PURPOSES[action])
+    organisation = campaign_organisation_by_id_get(campaign_id=page.campaign_id if page else None)
+    campaign_path = reverse("campaign-page", kwargs={"slug": page.campaign_slug}) if page else "/"
     lang = request.GET.get("lang", "")
     if lang not in {"de", "en"}:
         lang = page.locale if page else ("en" if request.LANGUAGE_CODE == "en" else "de")
@@ -240,11 +248,15 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         lang=lang,
         other_lang="de" if lang == "en" else "en",
         accent_color=page.accent_color if page else "#b3123a",
-        share_url=settings.PUBLIC_BASE_URL.rstrip("/") + "/",
+        # The signature's own campaign page (by URL name: the page lives in the composition app).
+        campaign_path=campaign_path,
+        share_url=settings.PUBLIC_BASE_URL.rstrip("/") + campaign_path,
         signer={"first_name": page.first_name, "last_name": page.last_name, "email": page.email}
         if page and page.email and action == "confirm"
         else None,
-        organisation_name=settings.ORGANISATION["name"],
+        # The imprint of the signature's campaign (the service-wide one for an unknown token).
+        organisation=organisation,
+        organisation_name=organisation["name"],
         # Links a donation from this page to the signing (signed: see campaign.attribution).
         signing_ref=signing_reference_make(signature_id=page.signature_id, petition_slug=page.petition_slug)
         if page and action == "confirm"
@@ -272,7 +284,7 @@ class SignatureExportView(APIView):
     """Streams a petition's signatures as CSV or XLSX to staff (token or session); every
     export is recorded in ExportLog. On PostgreSQL the CSV is written by COPY."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission(EXPORT_PERSONAL_DATA)]
     export_format = "csv"
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
@@ -295,3 +307,41 @@ class SignatureExportView(APIView):
             format=self.export_format,
             user=request.user,
         )
+
+
+class PetitionUpdateCreateView(APIView):
+    """Organiser: a supporter update. `send: false` answers the preview and mails a test to
+    the organiser; `send: true` starts the batched mailing to the signers who agreed."""
+
+    permission_classes = [IsOrganiser]
+
+    @extend_schema(
+        request=PetitionUpdateCreateInputSerializer,
+        responses={200: PetitionUpdateOutputSerializer, 202: PetitionUpdateOutputSerializer},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        petition = petition_public_get(slug=slug)
+        serializer = PetitionUpdateCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        own_address = getattr(request.user, "email", "")
+        if not data["send"] and not own_address:
+            raise ApplicationError(
+                _("Your account has no e-mail address for the test send."),
+                code="invalid",
+                fields={"send": [_("Add an e-mail address to your account, or send.")]},
+            )
+        update = petition_update_create(petition=petition, user=request.user, **data)
+        preview = {
+            locale: dict(zip(("subject", "body_text"), update.text(locale), strict=True))
+            for locale in ("de", "en")
+        }
+        body = {
+            "id": update.pk,
+            "status": update.status,
+            "recipient_count": update.recipient_count,
+            "preview": preview,
+            "test_sent_to": "" if data["send"] else own_address,
+        }
+        code = status.HTTP_202_ACCEPTED if data["send"] else status.HTTP_200_OK
+        return Response(PetitionUpdateOutputSerializer(body).data, status=code)

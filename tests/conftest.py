@@ -60,18 +60,83 @@ def api_client() -> APIClient:
     return APIClient()
 
 
+def _otp_session_on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    # client.force_login() calls django.contrib.auth.login() on a request without a `user`,
+    # where django-otp's own receiver cannot persist the device; do it here, as its
+    # OTP-aware login form would.
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = getattr(user, "otp_device", None)
+    if device is not None and getattr(request, "session", None) is not None:
+        request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+
+
+def _connect_otp_session_on_login() -> None:
+    from django.contrib.auth.signals import user_logged_in
+
+    user_logged_in.connect(_otp_session_on_login, dispatch_uid="tests-otp-session-on-login")
+
+
+def pytest_configure(config: Any) -> None:
+    _connect_otp_session_on_login()
+
+
+def otp_device_attach(user: Any) -> Any:
+    """Gives `user` a confirmed second factor and marks the object as verified with it, so a
+    `client.force_login(user)` yields a session verified with the second factor (django-otp
+    persists `user.otp_device` on login)."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    user.otp_device = StaticDevice.objects.create(user=user, name="test", confirmed=True)
+    return user
+
+
+def staff_user_create(django_user_model: Any, username: str, *roles: str) -> Any:
+    """A staff account holding the named roles (campaign/permissions.py ROLES), with a second
+    factor its logins in tests are verified with."""
+    from django.contrib.auth.models import Group
+
+    from campaign.permissions import staff_roles_ensure
+
+    staff_roles_ensure()  # a flushed (transactional) test database has lost the migration's groups
+    user = django_user_model.objects.create_user(
+        username=username, email=f"{username}@example.org", password="staff-pass", is_staff=True
+    )
+    user.groups.add(*Group.objects.filter(name__in=roles))
+    return otp_device_attach(user)
+
+
+def staff_login(client: Any, user: Any) -> Any:
+    """Logs a browser client in as `user` with a session verified by the second factor (the
+    admin and the staff pages accept no other)."""
+    if getattr(user, "otp_device", None) is None:
+        otp_device_attach(user)
+    client.force_login(user)
+    return client
+
+
+def staff_api_client(user: Any) -> APIClient:
+    """An API client with a staff token of `user` (issued as from a verified session)."""
+    from campaign.staff_tokens import staff_token_create
+
+    _, key = staff_token_create(user=user, name="tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
 @pytest.fixture
 def staff_user(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(
-        username="staff", email="staff@example.org", password="staff-pass", is_staff=True
-    )
+    """A staff account holding every role, with a second factor."""
+    from campaign.permissions import ROLES
+
+    return staff_user_create(django_user_model, "staff", *ROLES)
 
 
 @pytest.fixture
 def staff_client(staff_user: Any) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(staff_user)
-    return client
+    """The staff API with a token of `staff_user`."""
+    return staff_api_client(staff_user)
 
 
 @pytest.fixture

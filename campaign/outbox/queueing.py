@@ -42,9 +42,11 @@ def outgoing_email_queue(
     at_most_once: bool = False,
     subject_type: str = "",
     subject_id: int | None = None,
+    campaign_id: int | None = None,
     background: bool = False,
 ) -> OutgoingEmail:
-    """Records a mail to send in the caller's transaction and enqueues it after commit."""
+    """Records a mail to send in the caller's transaction and enqueues it after commit. A mail
+    about a campaign names it (`campaign_id`): it carries that campaign's imprint."""
     email = OutgoingEmail.objects.create(
         kind=kind,
         to_email=to_email,
@@ -53,6 +55,7 @@ def outgoing_email_queue(
         at_most_once=at_most_once,
         subject_type=subject_type,
         subject_id=subject_id,
+        campaign_id=campaign_id,
         enqueued_at=timezone.now(),
     )
     outgoing_email_publish(email.pk, background=background)
@@ -62,14 +65,16 @@ def outgoing_email_queue(
 def outgoing_email_insert_sql(*, source: str) -> str:
     """The outbox's part of a one-statement write: an `INSERT ... SELECT` that queues one mail
     per row of `source` (a CTE with the columns id, email, locale and context). It takes the
-    parameters %(now)s, %(kind)s and %(subject_type)s, and returns the new rows' ids."""
+    parameters %(now)s, %(kind)s, %(subject_type)s and %(campaign_id)s, and returns the new
+    rows' ids."""
     table = OutgoingEmail._meta.db_table
     return f"""
         INSERT INTO {table} (created_at, updated_at, kind, to_email, locale, context, status,
             at_most_once, attempts, enqueued_at, claimed_at, sent_at, message_id, last_error,
-            subject_type, subject_id)
+            subject_type, subject_id, campaign_id)
         SELECT %(now)s, %(now)s, %(kind)s, {source}.email, {source}.locale, {source}.context,
-            'queued', false, 0, %(now)s, NULL, NULL, '', '', %(subject_type)s, {source}.id
+            'queued', false, 0, %(now)s, NULL, NULL, '', '', %(subject_type)s, {source}.id,
+            %(campaign_id)s
         FROM {source}
         RETURNING id
     """  # noqa: S608 - identifiers come from model metadata; every value is a parameter

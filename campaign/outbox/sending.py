@@ -10,8 +10,10 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from campaign.emails import SendOutcomeUnknown, email_deliver, email_render
-from campaign.models import OutgoingEmail
+from campaign.emails import SendOutcomeUnknown, email_deliver, email_render, is_bulk_kind
+from campaign.models import OutgoingEmail, SuppressedAddress
+from campaign.privacy.hashing import address_hash
+from campaign.privacy.suppression import address_is_suppressed, address_suppress
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,10 @@ def outgoing_email_send(*, outgoing_email_id: int) -> bool:
     if not _outgoing_email_claim(outgoing_email_id):
         return False
     email = OutgoingEmail.objects.get(pk=outgoing_email_id)
+    if is_bulk_kind(email.kind) and (not email.to_email or address_is_suppressed(email.to_email)):
+        # Unsubscribed, bounced or erased since the mail was queued: it is not sent.
+        _outgoing_email_finish(email, status=OutgoingEmail.Status.CANCELED, error="suppressed")
+        return False
     try:
         message = email_render(email)
         message_id = email_deliver(message, at_most_once=email.at_most_once)
@@ -60,9 +66,12 @@ def outgoing_email_send(*, outgoing_email_id: int) -> bool:
         )
         logger.warning("outgoing email %s: connection broke mid-send, marked for review", email.pk)
         return False
-    except smtplib.SMTPRecipientsRefused:
+    except smtplib.SMTPRecipientsRefused as exc:
         _outgoing_email_finish(email, status=OutgoingEmail.Status.FAILED, error="recipient refused")
         logger.warning("outgoing email %s failed: recipient refused", email.pk)
+        if any(int(code) >= 500 for code, _ in exc.recipients.values()):
+            # A permanent refusal is a hard bounce: no further non-transactional mail.
+            address_suppress(email_hash=address_hash(email.to_email), reason=SuppressedAddress.Reason.BOUNCED)
         return False
     except TRANSIENT_EMAIL_ERRORS as exc:
         OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.INFLIGHT).update(
@@ -90,6 +99,8 @@ def _outgoing_email_finish(
     if status == OutgoingEmail.Status.SENT:
         # The context served its purpose; keep the row as an audit record without its data.
         values.update(sent_at=now, message_id=message_id[:255], context={})
+    elif status == OutgoingEmail.Status.CANCELED:
+        values.update(context={})
     OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.INFLIGHT).update(**values)
 
 

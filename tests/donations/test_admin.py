@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from donations.models import Donation, Donor, Mandate, Receipt, StripeEvent
+from tests.conftest import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client(client, django_user_model):
     user = django_user_model.objects.create_superuser("admin", "admin@example.org", "pw")
-    client.force_login(user)
+    staff_login(client, user)  # a session verified with the second factor
     return client
 
 

@@ -78,8 +78,15 @@ def test_a_day_change_moves_the_next_debit_and_bad_values_change_nothing(
     assert OutgoingEmail.objects.get(kind="mandate_changed").context["is_sepa"] is False
 
 
-def test_a_staff_change_in_the_admin_tells_the_donor(admin_client, api_client, campaign, localstripe):
+def test_a_staff_change_in_the_admin_tells_the_donor(
+    client, django_user_model, api_client, campaign, localstripe
+):
     from django.contrib.admin.models import LogEntry
+
+    from tests.conftest import staff_login
+
+    staff_login(client, django_user_model.objects.create_superuser("admin", "admin@example.org", "pw"))
+    admin_client = client
 
     mandate = monthly_mandate(api_client, campaign, localstripe, method="sepa_debit")
     url = f"/admin/donations/mandate/{mandate.pk}/change/"

@@ -159,7 +159,7 @@ def _commands(code: str) -> list[list[str]]:
 def test_the_shell_snippet_answers_against_the_demo_data(
     snippet: Snippet, live_server: Any, demo_petition: Any, staff_user: Any, tmp_path: Path
 ) -> None:
-    from rest_framework.authtoken.models import Token
+    from campaign.staff_tokens import staff_token_create
 
     commands = _commands(snippet.code)
     assert commands and all(words[0] == "curl" for words in commands), (
@@ -171,7 +171,7 @@ def test_the_shell_snippet_answers_against_the_demo_data(
         "HOME": str(tmp_path),
         "CURL_HOME": str(tmp_path),
         # A snippet's `$TOKEN` is a staff user's API token (docs/staff.md says how to get one).
-        "TOKEN": Token.objects.create(user=staff_user).key,
+        "TOKEN": staff_token_create(user=staff_user)[1],
     }
 
     result = subprocess.run(

@@ -34,13 +34,24 @@ def test_the_embedded_default_is_ready_without_redis(embedded_server):
     assert body["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
 
 
+def _staff_token(embedded_server, username: str) -> str:
+    """A staff API token, made as the tokens page makes it after the second factor (no
+    browser here to go through the login)."""
+    return embedded_server.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; from campaign.staff_tokens import staff_token_create; "
+        f"print(staff_token_create(user=User.objects.get(username='{username}'))[1])",
+    ).split()[-1]
+
+
 def test_the_embedded_default_sends_mail_in_process_to_the_console(embedded_server):
     embedded_server.manage(
         "shell",
         "-c",
         "from django.contrib.auth.models import User; User.objects.create_superuser('admin', 'a@example.org', 'pw')",
     )
-    token = embedded_server.manage("drf_create_token", "admin").split()[2]
+    token = _staff_token(embedded_server, "admin")
     status, body = embedded_server.post(
         "/api/v1/staff/test-email/",
         {"email": "console@example.org"},
@@ -61,13 +72,15 @@ def test_the_embedded_default_exports_signatures_from_sqlite(embedded_server):
         "-c",
         "from django.contrib.auth.models import User; "
         "from petitions.models import Petition, Signature; "
-        "User.objects.create_user('exporter', 'e@example.org', 'pw', is_staff=True); "
+        "from django.contrib.auth.models import Group; "
+        "u = User.objects.create_user('exporter', 'e@example.org', 'pw', is_staff=True); "
+        "u.groups.add(Group.objects.get(name='data export')); "
         "p = Petition.objects.get(slug='stopstreamingexploitation-petition'); "
         "Signature.objects.create(petition=p, first_name='=Jürgen', last_name='Groß', "
         "email='export@example.org', email_normalized='export@example.org', postcode='10115', "
         "country='DE', status='confirmed')",
     )
-    token = embedded_server.manage("drf_create_token", "exporter").split()[2]
+    token = _staff_token(embedded_server, "exporter")
     request = urllib.request.Request(
         embedded_server.base_url + "/api/v1/staff/petitions/stopstreamingexploitation-petition/signatures.csv"
         "?status=confirmed",

@@ -33,9 +33,11 @@ def test_the_confirm_page_confirms_by_script_and_offers_the_donation(
     donate_link = page.locator("#donate-link")
     donate_step = page.locator('[data-campaign-widget][data-step="donate"]')
     assert donate_link.is_visible() or donate_step.count() == 1
-    # The link names the petition and carries the signed reference to this signing.
+    # The link goes to the campaign's page, names the petition and carries the signed
+    # reference to this signing.
     href = donate_link.get_attribute("href") or ""
-    assert href.startswith(f"/?petition={pending_signature.petition.slug}&signing_ref=")
+    campaign_path = f"/campaigns/{pending_signature.petition.campaign.slug}/"
+    assert href.startswith(f"{campaign_path}?petition={pending_signature.petition.slug}&signing_ref=")
     assert href.endswith("#donate")
 
 

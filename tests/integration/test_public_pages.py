@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.urls import URLResolver, get_resolver
@@ -51,6 +51,38 @@ CUT_OFF_TEXT = """() => {
   }
   return cut;
 }"""
+
+
+def _unsubscribe_token(locale: str) -> str:
+    from campaign.privacy.suppression import unsubscribe_token_make
+
+    return unsubscribe_token_make(email="a-very-long-supporter-address@example.org", locale=locale)
+
+
+def _export_token(petition: Petition) -> str:
+    """A valid access-export link of a signer with a long name and address."""
+    import hashlib
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaign.models import PrivacyRequest
+    from campaign.privacy.hashing import address_hash
+    from campaign.privacy.sealing import seal
+
+    email = "maximiliane.mustermann-ueberlang@example.org"
+    SignatureFactory(petition=petition, email=email, email_normalized=email, status="confirmed")
+    token = "e" * 43
+    PrivacyRequest.objects.create(
+        kind="access",
+        status="completed",
+        email_hash=address_hash(email),
+        email_sealed=seal(email),
+        due_at=timezone.now() + timedelta(days=30),
+        export_token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        export_expires_at=timezone.now() + timedelta(days=7),
+    )
+    return token
 
 
 def _token(petition: Petition, purpose: str) -> str:
@@ -117,6 +149,8 @@ class PublicPage:
     then: Callable[[Any], None] | None = None
     # An API the page asks and whose 4xx answer it explains (an unknown link).
     explained_answer: str = ""
+    # The URL pattern, where the path fills in its parameters.
+    route: str = ""
 
 
 CONFIRM = SignatureToken.Purpose.CONFIRM
@@ -153,6 +187,16 @@ PAGES: dict[str, PublicPage] = {
         _stop_with_an_unknown_link,
         explained_answer="/api/v1/donations/cancel/",
     ),
+    "unsubscribe": PublicPage(
+        "/unsubscribe/", lambda petition: "?" + urlencode({"t": _unsubscribe_token("de")})
+    ),
+    "unsubscribe-en": PublicPage(
+        "/unsubscribe/", lambda petition: "?" + urlencode({"t": _unsubscribe_token("en")})
+    ),
+    "privacy-confirm": PublicPage("/privacy/confirm/", lambda petition: "?token=" + "a" * 43),
+    "privacy-export": PublicPage("/privacy/export/", lambda petition: "?token=" + _export_token(petition)),
+    # A campaign's own page (the root shows the default campaign).
+    "campaign-page": PublicPage("/campaigns/stopstreamingexploitation/", route="/campaigns/<slug:slug>/"),
     # The donor's own page: the mailed link, the page it opens, and a session that has ended.
     "donor-page-link": PublicPage(
         "/donations/manage/", lambda petition: f"?token={_donor_page_token(petition)}"
@@ -163,9 +207,11 @@ PAGES: dict[str, PublicPage] = {
     "donor-page-ended": PublicPage("/donations/manage/"),
 }
 
-# Routes that are no page a supporter opens: the API, its schema, the admin, health, icon and
-# the files other services fetch (Apple's domain check).
-NOT_PUBLIC_PAGES = ("api/", "admin/", "healthz", "readyz", "favicon.ico", ".well-known/")
+# Routes that are no page a supporter opens: the API, its schema, the admin, health and icon.
+# The staff pages (behind the login, tests/integration/test_staff_login.py) and the mail
+# providers' webhooks are no supporter's pages either, nor the files other services fetch
+# (Apple's domain check).
+NOT_PUBLIC_PAGES = ("api/", "admin/", "healthz", "readyz", "favicon.ico", "staff/", "mail/", ".well-known/")
 
 
 def _page_routes(patterns: list[Any], prefix: str = "") -> set[str]:
@@ -185,7 +231,7 @@ def test_every_public_page_is_in_the_check() -> None:
     routes = _page_routes(get_resolver().url_patterns)
 
     assert "/donations/cancel/" in routes  # the walk really finds the pages
-    assert routes == {page.path for page in PAGES.values()}
+    assert routes == {page.route or page.path for page in PAGES.values()}
 
 
 @pytest.mark.parametrize("size_name", list(SIZES))

@@ -7,6 +7,7 @@ from django.test import Client
 from campaign.models import OutgoingEmail
 from officials.models import Delivery, Official
 from petitions.counting import petition_counts_update
+from tests.conftest import staff_login
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def admin_browser(db, django_user_model) -> Client:
         username="admin", email="admin@example.org", password="pw"
     )
     client = Client()
-    client.force_login(user)
+    staff_login(client, user)  # a session verified with the second factor
     return client
 
 

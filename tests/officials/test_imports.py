@@ -70,7 +70,7 @@ def test_a_bad_row_names_its_line_and_imports_nothing(db, tmp_path):
     with pytest.raises(CommandError) as error:
         _run("import_postcodes", str(path))
 
-    assert "line 3: unknown constituency bundestag 999" in str(error.value)
+    assert "line 3: unknown constituency bundestag 2021 999" in str(error.value)
     assert "line 4: share must be a number from 0 to 1" in str(error.value)
     assert PostcodeArea.objects.count() == 0
 

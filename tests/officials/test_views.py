@@ -17,6 +17,8 @@ def test_it_serves_the_totals_by_state_publicly(regions, petition, sign, api_cli
     assert body["states"] == [{"state": "Berlin", "count": 2}, {"state": "Hamburg", "count": 1}]
     assert body["unassigned"] == 1
     assert body["countries"] == [{"country": "CH", "count": 1}]
+    assert [(c["number"], c["count"]) for c in body["constituencies"]] == [(75, 2), (18, 1)]
+    assert body["attribution"] == ""  # the 2021 sample is not shipped data with a licence
     assert body["updated_at"]
     assert "stale-while-revalidate" in response["Cache-Control"]
 

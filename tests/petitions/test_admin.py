@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from petitions.models import Petition, Signature
+from tests.conftest import staff_login
 from tests.fixtures.petitions import MilestoneFactory, SignatureFactory
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client(client, django_user_model):
     user = django_user_model.objects.create_superuser("admin", "admin@example.org", "pw")
-    client.force_login(user)
+    staff_login(client, user)  # a session verified with the second factor
     return client
 
 

@@ -12,11 +12,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from campaign.exports import BOM, csv_rows_stream
 from campaign.models import ExportLog
+from campaign.staff_tokens import staff_token_create
 from petitions.exports import (
     SIGNATURE_EXPORT_FIELDS,
     SignatureExportFilters,
@@ -26,6 +26,7 @@ from petitions.exports import (
 )
 from petitions.models import Petition, Signature
 from tests.campaign.test_exports import read_xlsx
+from tests.conftest import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -197,11 +198,10 @@ def test_only_staff_may_export(api_client, petition):
 
 def test_staff_can_use_a_token_or_the_admin_session(staff_user, petition):
     signature_make(petition)
-    token = Token.objects.create(user=staff_user)
+    _, key = staff_token_create(user=staff_user)  # a staff token (issued from a verified session)
     with_token = APIClient()
-    with_token.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    with_session = APIClient()
-    with_session.login(username="staff", password="staff-pass")
+    with_token.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    with_session = staff_login(APIClient(), staff_user)  # a session verified with the second factor
 
     assert len(csv_of(with_token.get(url(petition)))) == 1
     assert len(csv_of(with_session.get(url(petition)))) == 1

@@ -25,6 +25,8 @@
       last_name: "Nachname",
       email: "E-Mail-Adresse",
       postcode: "Postleitzahl",
+      region_note: "Ihre Unterschrift zählt im Wahlkreis {number} {name} ({state}).",
+      region_recipients: "Die Zahl erhält: {names}.",
       country: "Land",
       city: "Ort (freiwillig)",
       privacy_consent: "Einwilligung",
@@ -88,6 +90,8 @@
       last_name: "Last name",
       email: "Email address",
       postcode: "Postcode",
+      region_note: "Your signature counts for constituency {number} {name} ({state}).",
+      region_recipients: "The count goes to: {names}.",
       country: "Country",
       city: "Town or city (optional)",
       privacy_consent: "Consent",
@@ -587,6 +591,9 @@
     // Set through the CSSOM (allowed under a strict style-src), in case the stylesheet is missing.
     trap.style.cssText = "position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden";
     form.submit = h("button", { type: "submit", className: "cw-button", text: t.sign });
+    // Which constituency the signature counts for, looked up while the form is filled in; the
+    // sign step never waits for it.
+    form.regionNote = h("p", { className: "cw-region", id: this.id + "-region", hidden: true });
     [
       heading,
       h("div", { className: "cw-row" }, [
@@ -598,6 +605,7 @@
         this.field(form, "postcode", t.postcode, h("input", { type: "text", autocomplete: "postal-code", maxlength: "12", required: true }), { required: true, className: "cw-narrow" }),
         this.field(form, "country", t.country, countrySelect(this.lang, country), { required: true }),
       ]),
+      form.regionNote,
       this.field(form, "city", t.city, h("input", { type: "text", autocomplete: "address-level2", maxlength: "100" })),
       this.field(form, "privacy_consent", consentLabel, h("input", { type: "checkbox", required: true }), {
         required: true, describedBy: consentVersion.id, after: consentVersion, className: "cw-consent",
@@ -610,6 +618,14 @@
       form.submit,
     ].forEach(function (child) { form.node.appendChild(child); });
     form.aliases = { consent_version: "privacy_consent", non_field_errors: null };
+    var lookup = function () {
+      clearTimeout(form.regionTimer);
+      form.regionTimer = setTimeout(function () { self.lookupRegion(); }, 250);
+    };
+    // Read out with the postcode field (the form keeps one live region, for errors).
+    form.inputs.postcode.setAttribute("aria-describedby", form.inputs.postcode.getAttribute("aria-describedby") + " " + form.regionNote.id);
+    form.inputs.postcode.addEventListener("input", lookup);
+    form.inputs.country.addEventListener("change", lookup);
     form.node.addEventListener("submit", function (event) {
       event.preventDefault();
       self.sign();
@@ -619,6 +635,31 @@
     }
     this.body.textContent = "";
     this.body.appendChild(form.node);
+  };
+
+  Widget.prototype.lookupRegion = function () {
+    var t = this.t;
+    var form = this.signForm;
+    var note = form.regionNote;
+    var postcode = form.inputs.postcode.value.replace(/\s+/g, "");
+    var country = form.inputs.country.value;
+    var asked = country + ":" + postcode;
+    form.regionAsked = asked;
+    note.hidden = true;
+    note.textContent = "";
+    if (country !== "DE" || !/^\d{5}$/.test(postcode)) return;
+    var path = "/api/v1/regions/lookup/?country=" + encodeURIComponent(country) + "&postcode=" + encodeURIComponent(postcode);
+    this.request("GET", path).then(function (result) {
+      if (form.regionAsked !== asked || !result.ok || !result.data.constituencies.length) return;
+      var constituency = result.data.constituencies[0];
+      // The member elected there, or the list members who look after it.
+      var names = result.data.officials.filter(function (official) {
+        return official.constituency_number === constituency.number;
+      }).map(function (official) { return official.name + " (" + official.party + ")"; });
+      note.textContent = fmt(t.region_note, constituency) +
+        (names.length ? " " + fmt(t.region_recipients, { names: names.join(", ") }) : "");
+      note.hidden = false;
+    }).catch(function () { /* only a hint: the form works without it */ });
   };
 
   Widget.prototype.altchaStart = function () {
@@ -752,7 +793,7 @@
     if (!this.configPromise) {
       var self = this;
       this.configPromise = Promise.all([
-        this.request("GET", "/api/v1/widget/config/"),
+        this.request("GET", "/api/v1/widget/config/?campaign=" + encodeURIComponent(this.campaignSlug)),
         this.request("GET", "/api/v1/campaigns/" + encodeURIComponent(this.campaignSlug) + "/"),
       ]).then(function (results) {
         if (!results[0].ok || !results[1].ok) throw new Error("config");

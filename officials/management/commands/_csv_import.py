@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from campaign.audit import audit_record
 from campaign.exceptions import ApplicationError
 from officials.imports import csv_rows_read
 
@@ -39,7 +40,17 @@ class CSVImportCommand(BaseCommand):
 
     def call(self, func: Callable[..., Any], **kwargs: Any) -> Any:
         try:
-            return func(**kwargs)
+            result = func(**kwargs)
         except ApplicationError as exc:
             details = "\n".join(f"  {field}: {'; '.join(msgs)}" for field, msgs in (exc.fields or {}).items())
             raise CommandError(f"{exc.message}\n{details}") from exc
+        if func.__name__.endswith("_import"):
+            # Run from a shell, so no staff account: the entry names the command.
+            audit_record(
+                actor=None,
+                action="import",
+                object_type=f"officials.{func.__name__.removesuffix('_import')}",
+                row_count=len(kwargs.get("rows", [])),
+                details={"via": "command", "command": self.__module__.rsplit(".", 1)[-1], "result": result},
+            )
+        return result

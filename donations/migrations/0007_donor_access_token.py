@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('donations', '0005_donation_attribution'),
+        ('donations', '0006_donation_attribution'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('donations', '0003_sepa_mandate_reference'),
+        ('donations', '0004_processing_restricted'),
     ]
 
     operations = [

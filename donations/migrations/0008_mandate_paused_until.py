@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('donations', '0006_donor_access_token'),
+        ('donations', '0007_donor_access_token'),
     ]
 
     operations = [
