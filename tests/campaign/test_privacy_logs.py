@@ -92,7 +92,7 @@ def test_the_privacy_flows_log_no_address_and_no_name(
     staff_client.post("/api/v1/staff/privacy/erasures/", {"email": "not an address"}, format="json")
 
     ours = [r for r in caplog.records if not r.name.startswith(FOREIGN_LOGGERS)]
-    assert len(ours) > 10  # the flows did log
+    assert len(ours) > 5  # the flows did log
     text = "\n".join(f"{r.name} {r.getMessage()}" for r in ours).lower()
     for needle in (EMAIL, FIRST, LAST, "loggable.person"):
         assert needle.lower() not in text

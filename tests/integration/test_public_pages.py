@@ -195,6 +195,10 @@ PAGES: dict[str, PublicPage] = {
     ),
     "privacy-confirm": PublicPage("/privacy/confirm/", lambda petition: "?token=" + "a" * 43),
     "privacy-export": PublicPage("/privacy/export/", lambda petition: "?token=" + _export_token(petition)),
+    # The link of an official's address verification mail (the page asks to confirm).
+    "official-verify-address": PublicPage(
+        "/officials/verify-address/", lambda petition: "?token=" + "v" * 43
+    ),
     # A campaign's own page (the root shows the default campaign).
     "campaign-page": PublicPage("/campaigns/stopstreamingexploitation/", route="/campaigns/<slug:slug>/"),
     # The donor's own page: the mailed link, the page it opens, and a session that has ended.
