@@ -19,7 +19,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from donations.models import Donation, Donor, Receipt
-from donations.receipts import _receipt_create, _receipt_mail, receipt_issue_for_donation
+from donations.receipts import _issuer_key, _receipt_create, _receipt_mail, receipt_issue_for_donation
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +62,18 @@ def annual_receipts_issue(*, year: int, donor_id: int | None = None) -> int:
     RECEIPT_ANNUAL_OVER_LIMIT, when their sum exceeds the simplified-proof limit. Refunded or
     lost gifts are left out. Safe to run again: receipted gifts are skipped. `donor_id` limits
     the run to that donor's person."""
-    gifts = _open_gifts(year).select_related("donor", "mandate").order_by("succeeded_at", "pk")
+    gifts = (
+        _open_gifts(year)
+        .select_related("donor", "mandate", "campaign__organisation")
+        .order_by("succeeded_at", "pk")
+    )
     only = donor_key(Donor.objects.get(pk=donor_id)) if donor_id is not None else None
-    groups: dict[DonorKey, list[Donation]] = defaultdict(list)
+    # One receipt per person and issuing organisation (the campaign's, or the service-wide one).
+    groups: dict[tuple[DonorKey, int | None], list[Donation]] = defaultdict(list)
     for donation in gifts:
         key = donor_key(donation.donor)
         if only is None or key == only:
-            groups[key].append(donation)
+            groups[(key, _issuer_key(donation))].append(donation)
     issued = 0
     for donations in groups.values():
         total = sum(gift_amount_kept(d) for d in donations)
