@@ -55,13 +55,16 @@ def receipt_export_rows(*, year: int) -> Iterator[list[Any]]:
             "replaces__number",
             "replaced_by__number",
             "donor_name",
+            "processing_restricted_at",
         )
     )
     for row in rows.iterator(chunk_size=2000):
         (number, year_, sequence, kind, status, amount, currency, donated_on, start, end, issued, voided) = (
             row[:12]
         )
-        void_reason, replaces, replaced_by, donor_name = row[12:]
+        void_reason, replaces, replaced_by, donor_name, restricted = row[12:]
+        if restricted:  # erased donor: the name is sealed for the tax retention duty only
+            donor_name = ""
         event = "corrected" if replaces else "issued"
         yield [
             number,

@@ -234,3 +234,18 @@ def test_the_donor_updates_the_address_their_next_receipts_state(client, campaig
     assert "Musterstraße 1" in old.donor_address  # an issued receipt states what was true then
     new = receipt_request(donation_id=later.pk)
     assert new is not None and new.donor_address == "Neue Allee 5\n20095 Hamburg\nDE"
+
+
+def test_an_erasure_ends_the_donors_links_and_their_page(client, campaign, localstripe):
+    from donations.privacy import donor_erase
+
+    donor_with_gifts(campaign)
+    token = mailed_token(client, "erika@example.org")
+    open_session(client, mailed_token(client, "erika@example.org"))
+
+    donor_erase("Erika@example.org")
+
+    assert not DonorAccessToken.objects.exists()
+    assert open_session(client.__class__(), token).status_code == 400
+    assert not OutgoingEmail.objects.filter(kind="donor_manage_link").exclude(to_email="").exists()
+    assert "SPENDE-OWN" not in client.get("/donations/manage/").content.decode()
