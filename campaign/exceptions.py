@@ -57,6 +57,11 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
     return body
 
 
+def field_errors(detail: Any) -> dict[str, list[str]]:
+    """A serializer's errors in the contract's `fields` form."""
+    return _flatten_field_errors(detail)
+
+
 def _flatten_field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """DRF error details (nested dicts and lists) -> {"field": ["message", ...]}."""
     fields: dict[str, list[str]] = {}

@@ -427,6 +427,16 @@ DONATION_RECEIPT = {
 }
 # Gifts up to this amount (cents) get the simplified proof (Vereinfachter Zuwendungsnachweis).
 RECEIPT_SIMPLIFIED_MAX_AMOUNT = env_int("RECEIPT_SIMPLIFIED_MAX_AMOUNT", 30_000)
+# A donor's year above that limit gets its collective receipt without asking (the bank
+# statement no longer suffices as proof, § 50 Abs. 4 EStDV).
+RECEIPT_ANNUAL_OVER_LIMIT = env_bool("RECEIPT_ANNUAL_OVER_LIMIT", True)
+# A donor's own page: how long the mailed link works, and the session it opens.
+# Wallets: more domains that show the button (besides PUBLIC_BASE_URL and the CORS origins),
+# and the Apple Pay domain association file Stripe provides, served at /.well-known/.
+WALLET_EXTRA_DOMAINS = env_list("WALLET_EXTRA_DOMAINS")
+APPLE_PAY_DOMAIN_ASSOCIATION_FILE = env_str("APPLE_PAY_DOMAIN_ASSOCIATION_FILE", "")
+DONOR_LINK_TTL_MINUTES = env_int("DONOR_LINK_TTL_MINUTES", 60)
+DONOR_SESSION_MINUTES = env_int("DONOR_SESSION_MINUTES", 30)
 # How far back the nightly reconciliation looks at Stripe's PaymentIntents.
 STRIPE_RECONCILE_DAYS = env_int("STRIPE_RECONCILE_DAYS", 3)
 # Webhook events still unprocessed after this long are handed to a worker again.
@@ -589,6 +599,7 @@ REST_FRAMEWORK = {
         "sign": env_str("THROTTLE_SIGN_RATE", "30/minute"),
         "donate": env_str("THROTTLE_DONATE_RATE", "10/minute"),
         "token": env_str("THROTTLE_TOKEN_RATE", "30/minute"),
+        "manage_link": env_str("THROTTLE_MANAGE_LINK_RATE", "5/hour"),
         "privacy_request": env_str("THROTTLE_PRIVACY_REQUEST_RATE", "10/hour"),
     },
 }

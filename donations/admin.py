@@ -46,7 +46,15 @@ class DonationAdmin(RoleAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["donor", "mandate", "receipt"]
     # Money state comes from Stripe; staff look, they do not edit.
     readonly_fields = [f.name for f in Donation._meta.fields]
-    actions = ["refund"]
+    actions = ["refund", "receipt_on_request"]
+
+    @admin.action(description="Issue a receipt on the donor's request (one-off now, past years collectively)")
+    def receipt_on_request(self, request: Any, queryset: Any) -> None:
+        from donations.collective_receipts import receipt_request
+
+        issued = [receipt_request(donation_id=pk) for pk in queryset.values_list("pk", flat=True)]
+        numbers = sorted({r.number for r in issued if r is not None})
+        self.message_user(request, f"Receipt(s) {', '.join(numbers) or 'none yet (collective in January)'}.")
 
     @admin.action(description="Refund in full at Stripe (the status follows from Stripe's event)")
     def refund(self, request: Any, queryset: Any) -> None:
@@ -86,6 +94,29 @@ class MandateAdmin(RoleAdminMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+
+    def save_model(self, request: Any, obj: Mandate, form: Any, change: bool) -> None:
+        """A change of amount or day goes through the service, which tells the donor (for SEPA
+        the pre-notification); the admin's history records who did it."""
+        changed = set(form.changed_data)
+        if not change or not changed & {"amount", "day_of_month"}:
+            super().save_model(request, obj, form, change)
+            return
+        from django.db import transaction
+
+        from campaign.exceptions import ApplicationError
+        from donations.mandate_changes import mandate_change
+
+        with transaction.atomic():
+            locked = Mandate.objects.select_for_update(of=("self",)).select_related("donor").get(pk=obj.pk)
+            try:
+                mandate_change(locked, amount=obj.amount, day_of_month=obj.day_of_month, by="staff")
+            except ApplicationError as exc:
+                self.message_user(request, f"Not changed: {exc.message}", level="error")
+                return
+            others = sorted(changed - {"amount", "day_of_month", "fee_amount", "next_charge_on"})
+            if others:
+                obj.save(update_fields=[*others, "updated_at"])
 
 
 @admin.register(StripeEvent)

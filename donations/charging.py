@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.outbox.queueing import outgoing_email_queue
@@ -43,7 +44,7 @@ def _donation_locked(public_id: Any) -> Donation:
         .first()
     )
     if donation is None:
-        raise ApplicationError("Not found.", code="not_found", status_code=404)
+        raise ApplicationError(_("Not found."), code="not_found", status_code=404)
     return donation
 
 
@@ -61,13 +62,13 @@ def donation_complete(*, public_id: Any) -> DonationCompleted:
             if donation.status != S.CREATED:
                 return DonationCompleted(donation=donation, client_secret="")
             if not donation.stripe_setup_intent_id:
-                raise ApplicationError("The payment was not started.", code="not_started", status_code=409)
+                raise ApplicationError(_("The payment was not started."), code="not_started", status_code=409)
             setup_intent = stripe_api.setup_intent_get(donation.stripe_setup_intent_id)
             if setup_intent.metadata.get("donation_id") not in (None, str(donation.pk)):
-                raise ApplicationError("The payment does not match.", code="mismatch", status_code=409)
+                raise ApplicationError(_("The payment does not match."), code="mismatch", status_code=409)
             if setup_intent.status != "succeeded" or not setup_intent.payment_method_id:
                 raise ApplicationError(
-                    "The payment method has not been saved yet.", code="setup_incomplete", status_code=409
+                    _("The payment method has not been saved yet."), code="setup_incomplete", status_code=409
                 )
             donation.stripe_payment_method_id = setup_intent.payment_method_id
             if donation.method == Donation.Method.SEPA_DEBIT:
@@ -99,7 +100,7 @@ def donation_complete(*, public_id: Any) -> DonationCompleted:
             return _completed(donation, payment_intent)
         except stripe_api.StripeUnavailable as exc:
             raise ApplicationError(
-                "The payment provider is not reachable. Please try again in a moment.",
+                _("The payment provider is not reachable. Please try again in a moment."),
                 code="payment_provider_unavailable",
                 status_code=503,
             ) from exc

@@ -7,6 +7,8 @@ import logging
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaign.outbox.queueing import outgoing_email_queue
@@ -29,6 +31,17 @@ def mandate_set_status(mandate: Mandate, status: str) -> None:
         fields += ["canceled_at", "next_charge_on"]
     mandate.save(update_fields=fields)
     logger.info("mandate %s: %s", mandate.pk, status)
+
+
+def mandates_stop(mandates: QuerySet[Mandate], *, reason: str) -> int:
+    """Cancels the monthly gifts that can no longer be charged (Stripe revoked the mandate,
+    detached the payment method or deleted the customer). Idempotent: canceled ones stay."""
+    with transaction.atomic():
+        rows = list(mandates.select_for_update().exclude(status=Mandate.Status.CANCELED))
+        for mandate in rows:
+            mandate_set_status(mandate, Mandate.Status.CANCELED)
+            logger.info("mandate %s stopped: %s", mandate.pk, reason)
+    return len(rows)
 
 
 def mandate_record_failure(mandate: Mandate, donation: Donation, *, today: date) -> None:

@@ -11,6 +11,7 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.outbox.queueing import outgoing_email_queue
@@ -123,6 +124,25 @@ def mandate_cancel_token_mint(*, mandate_id: int) -> str:
     return token
 
 
+def mandate_cancel_locked(mandate: Mandate) -> None:
+    """Stops a locked monthly gift at the donor's wish and confirms it by mail."""
+    mandate_set_status(mandate, Mandate.Status.CANCELED)
+    donor = mandate.donor
+    outgoing_email_queue(
+        kind="mandate_canceled",
+        to_email=donor.email,
+        locale=donor.locale,
+        context={
+            "first_name": donor.first_name,
+            "mandate_reference": mandate.reference,
+            "amount": amount_display(mandate.total_amount, donor.locale),
+        },
+        subject_type="donations.mandate",
+        subject_id=mandate.pk,
+        campaign_id=mandate.campaign_id,
+    )
+
+
 def mandate_cancel(*, token: str) -> Mandate:
     """Stops a monthly gift with the token from a mail. Idempotent: the same link again
     answers the canceled mandate."""
@@ -135,27 +155,15 @@ def mandate_cancel(*, token: str) -> Mandate:
         )
         if row is None:
             raise ApplicationError(
-                "This link is not valid.", code="invalid_token", fields={"token": ["This link is not valid."]}
+                _("This link is not valid."),
+                code="invalid_token",
+                fields={"token": [_("This link is not valid.")]},
             )
         mandate = (
             Mandate.objects.select_for_update(of=("self",)).select_related("donor").get(pk=row.mandate_id)
         )
         if mandate.status != Mandate.Status.CANCELED:
-            mandate_set_status(mandate, Mandate.Status.CANCELED)
-            donor = mandate.donor
-            outgoing_email_queue(
-                kind="mandate_canceled",
-                to_email=donor.email,
-                locale=donor.locale,
-                context={
-                    "first_name": donor.first_name,
-                    "mandate_reference": mandate.reference,
-                    "amount": amount_display(mandate.total_amount, donor.locale),
-                },
-                subject_type="donations.mandate",
-                subject_id=mandate.pk,
-                campaign_id=mandate.campaign_id,
-            )
+            mandate_cancel_locked(mandate)
         if row.used_at is None:
             row.used_at = timezone.now()
             row.save(update_fields=["used_at"])

@@ -76,6 +76,9 @@ class Mandate(TimeStampedModel):
     next_charge_on = models.DateField(null=True, blank=True, db_index=True)
     failure_count = models.PositiveSmallIntegerField(default=0)
     paused_at = models.DateTimeField(null=True, blank=True)
+    # Set when the donor paused (at most six months): the schedule resumes on this day. A
+    # pause after failed charges has none and waits for a new payment method.
+    paused_until = models.DateField(null=True, blank=True, db_index=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -100,6 +103,20 @@ class MandateCancelToken(models.Model):
 
     def __str__(self) -> str:
         return f"Cancel token #{self.pk} of mandate {self.mandate_id}"
+
+
+class DonorAccessToken(models.Model):
+    """The link to a donor's own page, asked for by e-mail address. Minted when the mail is
+    sent (never stored in the outbox), stored only as a hash, used once, expires."""
+
+    email_normalized = models.CharField(max_length=254)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Donor access token #{self.pk}"
 
 
 class Donation(TimeStampedModel):
@@ -183,6 +200,14 @@ class Donation(TimeStampedModel):
     utm_source = models.CharField(max_length=100, blank=True)
     utm_medium = models.CharField(max_length=100, blank=True)
     utm_campaign = models.CharField(max_length=100, blank=True)
+    utm_term = models.CharField(max_length=100, blank=True)
+    utm_content = models.CharField(max_length=100, blank=True)
+    # Where the gift started: the page's origin and path (no query, which may hold tokens).
+    referrer = models.CharField(max_length=500, blank=True)
+    # The petition it started from and the signing that led to it (from the signed reference
+    # of the confirmation page). Ids as text, not foreign keys: donations do not know petitions.
+    petition_slug = models.CharField(max_length=80, blank=True, db_index=True)
+    signature_ref = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -273,6 +298,10 @@ class Receipt(TimeStampedModel):
     issued_at = models.DateTimeField()
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=100, blank=True)
+    # A corrected receipt (after a partial refund) names the voided one it replaces.
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, related_name="replaced_by", null=True, blank=True
+    )
     # After an erasure: donor_name and donor_address are sealed (campaign.privacy.sealing), kept
     # for the retention period of §147 AO and readable only for that duty.
     processing_restricted_at = models.DateTimeField(null=True, blank=True)

@@ -34,3 +34,23 @@ def donation_cancel_page(request: HttpRequest) -> HttpResponse:
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+def apple_pay_domain_association(request: HttpRequest) -> HttpResponse:
+    """The file Apple checks on every domain that offers Apple Pay (Stripe provides it),
+    served from APPLE_PAY_DOMAIN_ASSOCIATION_FILE; 404 when not configured."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.http import Http404
+
+    path = settings.APPLE_PAY_DOMAIN_ASSOCIATION_FILE
+    try:
+        content = Path(path).read_bytes() if path else None
+    except OSError:
+        content = None
+    if not content:
+        raise Http404
+    response = HttpResponse(content, content_type="text/plain")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

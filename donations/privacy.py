@@ -29,12 +29,20 @@ from campaign.privacy.erasure import ErasureOutcome, KeptRecord
 from campaign.privacy.sealing import is_sealed, seal
 from donations import stripe_api
 from donations.mandate_status import mandate_set_status
-from donations.models import Donation, Donor, Mandate, MandateCancelToken, Receipt, StripeEvent
+from donations.models import (
+    Donation,
+    Donor,
+    DonorAccessToken,
+    Mandate,
+    MandateCancelToken,
+    Receipt,
+    StripeEvent,
+)
 from donations.retention import donor_anonymise
 
 logger = logging.getLogger(__name__)
 
-SUBJECT_TYPES = ("donations.donation", "donations.mandate", "donations.receipt")
+SUBJECT_TYPES = ("donations.donation", "donations.mandate", "donations.receipt", "donations.donor")
 MONEY_STATUSES = [
     Donation.Status.SUCCEEDED,
     Donation.Status.PARTIALLY_REFUNDED,
@@ -124,6 +132,7 @@ def donor_erase(email: str) -> ErasureOutcome:
     with transaction.atomic():
         events = _stripe_events_redact(_stripe_references(donor_ids, customer_ids), email)
         tokens, _ = MandateCancelToken.objects.filter(mandate__donor_id__in=donor_ids).delete()
+        tokens += DonorAccessToken.objects.filter(email_normalized=email.strip().lower()).delete()[0]
         receipts = 0
         for receipt in Receipt.objects.select_for_update().filter(donor_id__in=donor_ids):
             if not is_sealed(receipt.donor_name) or not receipt.processing_restricted_at:
@@ -147,6 +156,7 @@ def donor_erase(email: str) -> ErasureOutcome:
                 *Donation.objects.filter(donor_id__in=donor_ids).values_list("pk", flat=True),
                 *Mandate.objects.filter(donor_id__in=donor_ids).values_list("pk", flat=True),
                 *Receipt.objects.filter(donor_id__in=donor_ids).values_list("pk", flat=True),
+                *donor_ids,  # the donor's page link mails
             ],
         )
         unsent, _ = mails.exclude(

@@ -23,7 +23,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from fpdf import FPDF
 
@@ -57,7 +56,13 @@ def _donor_address(donor: Donor) -> str:
 
 
 def _receipt_create(
-    *, donor: Donor, kind: str, amount: int, donated_on: date, period: tuple[date, date] | None = None
+    *,
+    donor: Donor,
+    kind: str,
+    amount: int,
+    donated_on: date,
+    period: tuple[date, date] | None = None,
+    replaces: Receipt | None = None,
 ) -> Receipt:
     now = timezone.now()
     sequence, number = receipt_number_take(year=timezone.localdate(now).year)
@@ -74,6 +79,7 @@ def _receipt_create(
         period_start=period[0] if period else None,
         period_end=period[1] if period else None,
         issued_at=now,
+        replaces=replaces,
     )
 
 
@@ -150,25 +156,15 @@ def receipt_void(receipt: Receipt, *, reason: str) -> bool:
     return True
 
 
-def _annual_eligible(year: int) -> Q:
-    """Settled monthly gifts of `year` without a valid receipt (never receipted, or their
-    annual receipt was withdrawn after another gift of the year was refunded)."""
-    return Q(
-        mandate__isnull=False,
-        mandate__wants_receipt=True,
-        status=Donation.Status.SUCCEEDED,
-        succeeded_at__year=year,
-    ) & (Q(receipt__isnull=True) | Q(receipt__status=Receipt.Status.VOID))
-
-
 def receipt_withdraw(donation: Donation, *, reason: str) -> None:
-    """A gift was refunded or lost in a dispute: its receipt is voided and the donor told. An
-    annual receipt is replaced at once by a corrected one over the donor's other gifts."""
+    """A gift was refunded or lost in a dispute: its receipt is voided and the donor told, and
+    a corrected receipt over what is left is issued at once (see collective_receipts)."""
+    from donations.collective_receipts import receipt_correct
+
     receipt = donation.receipt
     if receipt is None or not receipt_void(receipt, reason=reason):
         return
-    if receipt.kind == Receipt.Kind.ANNUAL and receipt.period_start:
-        annual_receipts_issue(year=receipt.period_start.year, donor_id=receipt.donor_id)
+    receipt_correct(voided=receipt)
 
 
 def _issuer_key(donation: Donation) -> int | None:
@@ -179,42 +175,10 @@ def _issuer_key(donation: Donation) -> int | None:
 
 
 def annual_receipts_issue(*, year: int, donor_id: int | None = None) -> int:
-    """The collective receipts (Sammelbestätigungen) for the monthly gifts of `year`: one per
-    donor and issuing organisation over the settled gifts without a valid receipt. Refunded or
-    lost gifts are left out. Safe to run again: receipted gifts are skipped."""
-    eligible = Donation.objects.filter(_annual_eligible(year))
-    if donor_id is not None:
-        eligible = eligible.filter(donor_id=donor_id)
-    donor_ids = list(eligible.values_list("donor_id", flat=True).distinct())
-    issued = 0
-    for donor_id in donor_ids:
-        with transaction.atomic():
-            donations = list(
-                Donation.objects.select_for_update(of=("self",))
-                .select_related("campaign__organisation")
-                .filter(_annual_eligible(year), donor_id=donor_id)
-                .order_by("succeeded_at")
-            )
-            donor = Donor.objects.get(pk=donor_id)
-            if not donations or not (donor.full_name and donor.street and donor.city):
-                continue
-            by_issuer: dict[int | None, list[Donation]] = {}
-            for donation in donations:
-                by_issuer.setdefault(_issuer_key(donation), []).append(donation)
-            for gifts in by_issuer.values():
-                days = [timezone.localdate(d.succeeded_at) for d in gifts]
-                receipt = _receipt_create(
-                    donor=donor,
-                    kind=Receipt.Kind.ANNUAL,
-                    amount=sum(d.total_amount for d in gifts),
-                    donated_on=max(days),
-                    period=(date(year, 1, 1), date(year, 12, 31)),
-                )
-                Donation.objects.filter(pk__in=[d.pk for d in gifts]).update(receipt=receipt)
-                _receipt_mail(receipt)
-                issued += 1
-    logger.info("annual receipts %s: %d issued", year, issued)
-    return issued
+    """The collective receipts of `year` (see donations.collective_receipts)."""
+    from donations.collective_receipts import annual_receipts_issue as issue
+
+    return issue(year=year, donor_id=donor_id)
 
 
 # --- The PDF ---------------------------------------------------------------------------------
@@ -301,6 +265,8 @@ def _pdf_donor_and_gift(pdf: FPDF, receipt: Receipt, text: _Text) -> None:
     else:
         text("Tag der Zuwendung:", style="B")
         text(f"{receipt.donated_on:%d.%m.%Y}")
+    if receipt.replaces is not None:
+        text(f"Diese Bestätigung ersetzt die zurückgezogene Bestätigung Nr. {receipt.replaces.number}.")
     pdf.ln(3)
     text("Es handelt sich nicht um den Verzicht auf Erstattung von Aufwendungen.")
     text("Es handelt sich nicht um einen Mitgliedsbeitrag.")
@@ -367,7 +333,9 @@ def _pdf_signature_and_liability(
 def _annual_appendix(pdf: Any, receipt: Receipt, text: Any) -> None:
     """The appendix the official template asks for: each gift with its date and amount."""
     gifts = list(
-        receipt.donations.order_by("succeeded_at", "pk").values_list("succeeded_at", "amount", "fee_amount")
+        receipt.donations.order_by("succeeded_at", "pk").values_list(
+            "succeeded_at", "amount", "fee_amount", "amount_refunded"
+        )
     )
     pdf.add_page()
     text(f"Anlage zur Sammelbestätigung Nr. {receipt.number}", size=12, style="B", height=6)
@@ -384,10 +352,10 @@ def _annual_appendix(pdf: Any, receipt: Receipt, text: Any) -> None:
         pdf.cell(width, 6, heading, border=1)
     pdf.ln()
     pdf.set_font("DejaVu", "", 9)
-    for succeeded_at, amount, fee in gifts:
+    for succeeded_at, amount, fee, refunded in gifts:
         day = timezone.localdate(succeeded_at) if succeeded_at else receipt.donated_on
         for width, value in zip(
-            widths, (f"{day:%d.%m.%Y}", "Geldzuwendung", "nein", _euro(amount + fee)), strict=True
+            widths, (f"{day:%d.%m.%Y}", "Geldzuwendung", "nein", _euro(amount + fee - refunded)), strict=True
         ):
             pdf.cell(width, 6, value, border=1)
         pdf.ln()

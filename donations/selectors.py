@@ -64,6 +64,11 @@ DONATION_EXPORT_HEADER = [
     "utm_source",
     "utm_medium",
     "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "referrer",
+    "petition",
+    "signature_ref",
 ]
 
 
@@ -98,6 +103,11 @@ def donation_export_rows(*, campaign: Campaign | None = None, status: str = "") 
         "utm_source",
         "utm_medium",
         "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "referrer",
+        "petition_slug",
+        "signature_ref",
     )
     for row in rows.iterator(chunk_size=2000):
         (
@@ -168,6 +178,12 @@ def donation_summary_get(*, campaign: Campaign) -> dict[str, Any]:
         ],
         "by_source": grouped(F("utm_source"), "source"),
         "by_method": grouped(F("method"), "method"),
+        # Attribution: the petition a gift started from, and the gifts that followed a signing.
+        "by_petition": grouped(F("petition_slug"), "petition"),
+        "after_signing": {
+            "amount": counted.exclude(signature_ref="").aggregate(amount=net)["amount"] or 0,
+            "count": counted.exclude(signature_ref="").count(),
+        },
         "active_mandates": mandates["count"] or 0,
         "monthly_amount": mandates["monthly_amount"] or 0,
     }

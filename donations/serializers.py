@@ -3,9 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from campaign.api import StrictInputSerializer
+from campaign.attribution import signing_reference_read
 
 
 class DonationCreateInputSerializer(StrictInputSerializer):
@@ -28,18 +30,32 @@ class DonationCreateInputSerializer(StrictInputSerializer):
     utm_source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     utm_medium = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     utm_campaign = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    utm_term = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    utm_content = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    referrer = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    petition = serializers.SlugField(max_length=80, required=False, allow_blank=True, default="")
+    signing_ref = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
     def validate_amount(self, value: int) -> int:
         if value < settings.DONATION_MIN_AMOUNT:
-            raise serializers.ValidationError(f"The minimum is {settings.DONATION_MIN_AMOUNT} cents.")
+            raise serializers.ValidationError(
+                _("The minimum is %(amount)d cents.") % {"amount": settings.DONATION_MIN_AMOUNT}
+            )
         if value > settings.DONATION_MAX_AMOUNT:
-            raise serializers.ValidationError(f"The maximum is {settings.DONATION_MAX_AMOUNT} cents.")
+            raise serializers.ValidationError(
+                _("The maximum is %(amount)d cents.") % {"amount": settings.DONATION_MAX_AMOUNT}
+            )
+        return value
+
+    def validate_signing_ref(self, value: str) -> str:
+        if value and signing_reference_read(value) is None:
+            raise serializers.ValidationError(_("This link is not valid."))
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("wants_receipt"):
             missing = {
-                name: ["Required for a donation receipt."]
+                name: [_("Required for a donation receipt.")]
                 for name in ("street", "postcode", "city", "country")
                 if not (attrs.get(name) or "").strip()
             }
@@ -75,8 +91,14 @@ class DonationCompleteOutputSerializer(DonationOutputSerializer):
     client_secret = serializers.CharField(allow_null=True)
 
 
+class ManageLinkInputSerializer(StrictInputSerializer):
+    email = serializers.EmailField(max_length=254)
+    locale = serializers.ChoiceField(choices=["de", "en"], required=False)
+
+
 class TokenInputSerializer(StrictInputSerializer):
     token = serializers.CharField(max_length=200)
+    locale = serializers.ChoiceField(choices=["de", "en"], required=False)
 
 
 class MandateCancelOutputSerializer(serializers.Serializer):

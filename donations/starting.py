@@ -9,11 +9,13 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign
 from donations import stripe_api
 from donations.amounts import donation_fee_compute
+from donations.attribution import donation_attribution
 from donations.models import Donation, Donor
 
 logger = logging.getLogger(__name__)
@@ -53,7 +55,8 @@ def donation_start(*, data: dict[str, Any]) -> DonationStarted:
     campaign = Campaign.objects.filter(slug=data["campaign"], status=Campaign.Status.LIVE).first()
     if campaign is None:
         raise ApplicationError(
-            "No open campaign with this slug.", fields={"campaign": ["No open campaign with this slug."]}
+            _("No open campaign with this slug."),
+            fields={"campaign": [_("No open campaign with this slug.")]},
         )
     method = data["payment_method"]
     fee = donation_fee_compute(amount=data["amount"], method=method) if data.get("cover_fees") else 0
@@ -71,6 +74,7 @@ def donation_start(*, data: dict[str, Any]) -> DonationStarted:
             utm_source=data.get("utm_source", ""),
             utm_medium=data.get("utm_medium", ""),
             utm_campaign=data.get("utm_campaign", ""),
+            **donation_attribution(data),
         )
     # Outside the transaction: a slow Stripe must not hold database locks. Both creates carry
     # idempotency keys derived from the donation id.
@@ -89,10 +93,10 @@ def donation_start(*, data: dict[str, Any]) -> DonationStarted:
         logger.warning("donation %s: could not start payment (%s)", donation.pk, type(exc).__name__)
         if isinstance(exc, stripe_api.StripeRejected):
             raise ApplicationError(
-                "The payment provider refused these details.", code="payment_rejected", status_code=400
+                _("The payment provider refused these details."), code="payment_rejected", status_code=400
             ) from exc
         raise ApplicationError(
-            "The payment provider is not reachable. Please try again in a moment.",
+            _("The payment provider is not reachable. Please try again in a moment."),
             code="payment_provider_unavailable",
             status_code=503,
         ) from exc

@@ -230,6 +230,23 @@ def setup_intent_create(
     return setup_intent_from(setup_intent)
 
 
+def mandate_setup_intent_create(
+    *, customer_id: str, method: str, mandate_id: int, attempt: str
+) -> SetupIntentInfo:
+    """A SetupIntent on the monthly gift's customer, to save a new card or IBAN for it."""
+    setup_intent = _call(
+        _client().v1.setup_intents.create,
+        params={
+            "customer": customer_id,
+            "payment_method_types": [method],
+            "usage": "off_session",
+            "metadata": {"mandate_id": str(mandate_id)},
+        },
+        options={"idempotency_key": f"mandate-{mandate_id}-replace-{attempt}"},
+    )
+    return setup_intent_from(setup_intent)
+
+
 def sepa_mandate_reference(*, mandate_id: str, payment_method_id: str) -> str:
     """The SEPA mandate reference the bank statement shows, for the pre-notification: on real
     Stripe from the Mandate object, on the stand-in from the payment method. Empty if unknown."""
@@ -318,6 +335,29 @@ def refund_create(*, payment_intent_id: str, donation_id: int, amount: int | Non
         options={"idempotency_key": f"donation-{donation_id}-refund-{amount or 'full'}"},
     )
     return _str(_as_dict(refund), "id")
+
+
+def payment_method_domains() -> dict[str, dict[str, Any]]:
+    """The wallet domains registered on the account (this key's mode), by domain name."""
+    page = _as_dict(_call(_client().v1.payment_method_domains.list, params={"limit": 100}))
+    data = page.get("data")
+    rows = [_as_dict(row) for row in data] if isinstance(data, list) else []
+    return {_str(row, "domain_name"): row for row in rows if _str(row, "domain_name")}
+
+
+def payment_method_domain_create(domain_name: str) -> dict[str, Any]:
+    return _as_dict(
+        _call(
+            _client().v1.payment_method_domains.create,
+            params={"domain_name": domain_name, "enabled": True},
+            options={"idempotency_key": f"payment-method-domain-{domain_name}"},
+        )
+    )
+
+
+def payment_method_domain_validate(domain_id: str) -> dict[str, Any]:
+    """Asks Stripe (and Apple) to check the domain again, e.g. after the association file went up."""
+    return _as_dict(_call(_client().v1.payment_method_domains.validate, domain_id))
 
 
 def customer_delete(customer_id: str) -> bool:

@@ -35,9 +35,11 @@ def mandate_charge_task(mandate_id: int, today: str | None = None, **kwargs: Any
 @shared_task(name="donations.mandates_charge_due")
 def mandates_charge_due_task(today: str | None = None, **kwargs: Any) -> int:
     """Fans out one charge task per due mandate; `today` (ISO date) is the injectable clock."""
+    from donations.mandate_changes import mandates_pause_end
     from donations.mandates import mandates_due
 
     day = date.fromisoformat(today) if today else timezone.localdate()
+    mandates_pause_end(today=day)  # donors' pauses that end today
     ids = mandates_due(today=day)
     for mandate_id in ids:
         mandate_charge_task.delay(mandate_id, day.isoformat())

@@ -17,7 +17,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from donations import stripe_api
@@ -27,7 +27,8 @@ from donations.charging import (
     donation_apply_refund,
     donation_lock_by_stripe,
 )
-from donations.models import StripeEvent
+from donations.mandate_status import mandates_stop
+from donations.models import Mandate, StripeEvent
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,44 @@ def handle_setup_intent_succeeded(event: dict[str, Any]) -> str:
         return f"donation {donation.pk}: payment method saved"
 
 
+def handle_mandate_updated(event: dict[str, Any]) -> str:
+    """The bank or the donor revoked a SEPA mandate (status `inactive`): the monthly gift that
+    debits it stops. An inactive mandate never becomes active again, so the payload's status
+    can be trusted in any order; other changes need nothing."""
+    obj = _object(event)
+    if _str(obj, "status") != "inactive":
+        return f"mandate {_str(obj, 'status') or 'unknown'}: nothing to do"
+    # Ours stores Stripe's mandate id where Stripe gives one; the payment method it debits
+    # names the same gift in any case.
+    match = Q(pk__in=[])
+    if mandate_id := _str(obj, "id"):
+        match |= Q(stripe_mandate_id=mandate_id)
+    if payment_method_id := _str(obj, "payment_method"):
+        match |= Q(stripe_payment_method_id=payment_method_id)
+    count = mandates_stop(Mandate.objects.filter(match), reason="mandate inactive")
+    return f"{count} mandate(s) stopped" if count else "no matching mandate"
+
+
+def handle_payment_method_detached(event: dict[str, Any]) -> str:
+    """A detached payment method can never be charged again (Stripe does not allow reusing
+    it): the monthly gifts saved on it stop."""
+    obj = _object(event)
+    count = mandates_stop(
+        Mandate.objects.filter(stripe_payment_method_id=_str(obj, "id")), reason="payment method detached"
+    )
+    return f"{count} mandate(s) stopped" if count else "no matching mandate"
+
+
+def handle_customer_deleted(event: dict[str, Any]) -> str:
+    """Deleting a customer detaches all its payment methods: its monthly gifts stop. Gifts
+    and receipts stay as they are."""
+    obj = _object(event)
+    count = mandates_stop(
+        Mandate.objects.filter(stripe_customer_id=_str(obj, "id")), reason="customer deleted"
+    )
+    return f"{count} mandate(s) stopped" if count else "no matching mandate"
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "payment_intent.succeeded": handle_payment_intent,
     "payment_intent.processing": handle_payment_intent,
@@ -189,6 +228,9 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "charge.dispute.created": handle_dispute_created,
     "charge.dispute.closed": handle_dispute_closed,
     "setup_intent.succeeded": handle_setup_intent_succeeded,
+    "mandate.updated": handle_mandate_updated,
+    "payment_method.detached": handle_payment_method_detached,
+    "customer.deleted": handle_customer_deleted,
 }
 
 

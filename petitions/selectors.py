@@ -235,6 +235,7 @@ class SignaturePage:
     again (the page is the signer's own, opened from their mail, and never cached)."""
 
     locale: str
+    signature_id: int
     first_name: str
     last_name: str
     email: str
@@ -255,6 +256,7 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
     row = (
         Signature.objects.filter(tokens__token_hash=token_hash(token), tokens__purpose=purpose)
         .values(
+            "id",
             "locale",
             "first_name",
             "last_name",
@@ -278,6 +280,7 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
     english = locale == "en"
     return SignaturePage(
         locale=locale,
+        signature_id=row["id"],
         first_name=row["first_name"],
         last_name=row["last_name"],
         email=row["email"],

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
+from campaign.attribution import signing_reference_make
 from campaign.exceptions import ApplicationError, error_body
 from campaign.permissions import EXPORT_PERSONAL_DATA, ORGANISE, HasStaffPermission
 from campaign.privacy.permissions import IsOrganiser
@@ -262,6 +263,10 @@ def _page(request: HttpRequest, action: str) -> HttpResponse:
         # The imprint of the signature's campaign (the service-wide one for an unknown token).
         organisation=organisation,
         organisation_name=organisation["name"],
+        # Links a donation from this page to the signing (signed: see campaign.attribution).
+        signing_ref=signing_reference_make(signature_id=page.signature_id, petition_slug=page.petition_slug)
+        if page and action == "confirm"
+        else "",
     )
     response = render(request, "petitions/signature_action.html", context, status=status_code)
     response["Content-Language"] = lang

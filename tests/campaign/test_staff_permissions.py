@@ -55,6 +55,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "staff-donation-export-csv": [Case(_roles("finance"))],
     "staff-donation-export-xlsx": [Case(_roles("finance"))],
+    "staff-receipt-export": [Case(_roles("finance"), data={"year": "2026"})],
     "staff-petition-constituencies": [Case(_roles("viewer", "organiser"))],
     "staff-petition-report": [
         Case(_roles("viewer", "organiser", "data export"), label="totals"),

@@ -13,6 +13,11 @@ def _generous_throttles(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(
         FailOpenScopedRateThrottle,
         "THROTTLE_RATES",
-        {**FailOpenScopedRateThrottle.THROTTLE_RATES, "donate": "10000/minute", "token": "10000/minute"},
+        {
+            **FailOpenScopedRateThrottle.THROTTLE_RATES,
+            "donate": "10000/minute",
+            "token": "10000/minute",
+            "manage_link": "10000/minute",
+        },
     )
     yield

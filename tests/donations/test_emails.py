@@ -35,6 +35,34 @@ CONTEXTS = {
     },
     "mandate_canceled": {"first_name": "Erika", "amount": "15,00 €", "mandate_reference": "SPENDE-1"},
     "donation_receipt_voided": {"first_name": "Erika", "receipt_id": 0, "receipt_number": "2026-000007"},
+    "donor_manage_link": {"first_name": "Erika", "email_normalized": "erika@example.org"},
+    "mandate_changed": {
+        "first_name": "Erika",
+        "mandate_reference": "SPENDE-1",
+        "amount": "20,00 €",
+        "day_of_month": 15,
+        "next_debit_date": "2026-12-15",
+        "is_sepa": True,
+        "creditor_id": "DE98ZZZ09999999999",
+        "by_staff": False,
+    },
+    "mandate_payment_method_changed": {
+        "first_name": "Erika",
+        "mandate_reference": "NEUES-MANDAT-1",
+        "amount": "15,00 €",
+        "next_debit_date": "2027-03-03",
+        "is_sepa": True,
+        "creditor_id": "DE98ZZZ09999999999",
+    },
+    "mandate_pause_changed": {
+        "first_name": "Erika",
+        "mandate_reference": "SPENDE-1",
+        "amount": "15,00 €",
+        "date": "2027-03-01",
+        "resumed": False,
+        "is_sepa": True,
+        "creditor_id": "DE98ZZZ09999999999",
+    },
 }
 EXPECTED = {
     "donation_thanks": ("Vielen Dank", "Thank you"),
@@ -42,6 +70,10 @@ EXPECTED = {
     "mandate_paused": ("pausiert", "paused"),
     "mandate_canceled": ("beendet", "stopped"),
     "donation_receipt_voided": ("2026-000007", "2026-000007"),
+    "donor_manage_link": ("/donations/manage/?token=", "/donations/manage/?token="),
+    "mandate_changed": ("Vorabankündigung", "pre-notification"),
+    "mandate_pause_changed": ("2027-03-01", "2027-03-01"),
+    "mandate_payment_method_changed": ("NEUES-MANDAT-1", "NEUES-MANDAT-1"),
 }
 
 

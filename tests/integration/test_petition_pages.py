@@ -33,9 +33,12 @@ def test_the_confirm_page_confirms_by_script_and_offers_the_donation(
     donate_link = page.locator("#donate-link")
     donate_step = page.locator('[data-campaign-widget][data-step="donate"]')
     assert donate_link.is_visible() or donate_step.count() == 1
-    assert (
-        donate_link.get_attribute("href") == f"/campaigns/{pending_signature.petition.campaign.slug}/#donate"
-    )
+    # The link goes to the campaign's page, names the petition and carries the signed
+    # reference to this signing.
+    href = donate_link.get_attribute("href") or ""
+    campaign_path = f"/campaigns/{pending_signature.petition.campaign.slug}/"
+    assert href.startswith(f"{campaign_path}?petition={pending_signature.petition.slug}&signing_ref=")
+    assert href.endswith("#donate")
 
 
 def test_the_withdraw_page_withdraws_by_script(

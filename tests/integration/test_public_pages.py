@@ -110,6 +110,19 @@ def _mandate_cancel_token(petition: Petition) -> str:
     return mandate_cancel_token_mint(mandate_id=mandate.pk)
 
 
+def _donor_page_token(petition: Petition) -> str:
+    """The link of the `donor_manage_link` mail, for a donor with a monthly gift."""
+    from donations.donor_access import donor_access_token_mint
+
+    _mandate_cancel_token(petition)
+    return donor_access_token_mint(email_normalized="monatlich@example.org")
+
+
+def _open_the_donor_page(page: Any) -> None:
+    page.get_by_role("button", name="Meine Spenden anzeigen").click()
+    page.get_by_text("CAMPAIGN-PAGES-1").wait_for()
+
+
 def _donate_to_the_thank_you(page: Any) -> None:
     """From the confirmation page (the mail's link), through the donate step it opens, to the
     widget's thank-you."""
@@ -198,12 +211,21 @@ PAGES: dict[str, PublicPage] = {
     ),
     # A campaign's own page (the root shows the default campaign).
     "campaign-page": PublicPage("/campaigns/stopstreamingexploitation/", route="/campaigns/<slug:slug>/"),
+    # The donor's own page: the mailed link, the page it opens, and a session that has ended.
+    "donor-page-link": PublicPage(
+        "/donations/manage/", lambda petition: f"?token={_donor_page_token(petition)}"
+    ),
+    "donor-page": PublicPage(
+        "/donations/manage/", lambda petition: f"?token={_donor_page_token(petition)}", _open_the_donor_page
+    ),
+    "donor-page-ended": PublicPage("/donations/manage/"),
 }
 
 # Routes that are no page a supporter opens: the API, its schema, the admin, health and icon.
 # The staff pages (behind the login, tests/integration/test_staff_login.py) and the mail
-# providers' webhooks are no supporter's pages either.
-NOT_PUBLIC_PAGES = ("api/", "admin/", "healthz", "readyz", "favicon.ico", "staff/", "mail/")
+# providers' webhooks are no supporter's pages either, nor the files other services fetch
+# (Apple's domain check).
+NOT_PUBLIC_PAGES = ("api/", "admin/", "healthz", "readyz", "favicon.ico", "staff/", "mail/", ".well-known/")
 
 
 def _page_routes(patterns: list[Any], prefix: str = "") -> set[str]:

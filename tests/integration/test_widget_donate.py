@@ -99,6 +99,7 @@ def test_it_signs_and_then_donates_by_card_through_the_card_element(
     donation = Donation.objects.get()
     assert (donation.amount, donation.method, donation.interval) == (5000, "card", "once")
     assert donation.status == Donation.Status.SUCCEEDED
+    assert donation.petition_slug == widget_petition.slug  # the petition the gift started from
     (event,) = donated_events(page)
     assert event["amount"] == 5000 and event["donation"] == str(donation.public_id)
     # Stripe's event arrives by webhook and is recorded once.

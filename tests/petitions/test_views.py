@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from campaign.models import OutgoingEmail
@@ -315,8 +317,11 @@ def test_a_get_on_the_mail_link_pages_changes_nothing(client, petition):
     # Without scripts, the form button POSTs to the page itself, which confirms.
     done = client.post("/signatures/confirm/", {"token": confirm})
     assert done.status_code == 200
-    # The donation is offered on the signature's own campaign page.
-    assert f'href="/campaigns/{petition.campaign.slug}/#donate"'.encode() in done.content
+    # The donation is offered on the signature's own campaign page, linked to this signing.
+    assert re.search(
+        rf'href="/campaigns/{petition.campaign.slug}/\?petition=[^"]*&amp;signing_ref=[^"]+#donate"'.encode(),
+        done.content,
+    )
     assert Signature.objects.get().status == Signature.Status.CONFIRMED
     gone = client.post("/signatures/withdraw/", {"token": withdraw})
     assert gone.status_code == 200

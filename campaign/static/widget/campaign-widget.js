@@ -685,6 +685,22 @@
     };
   };
 
+  // Only the donation keeps these: the petition it started from and the signed reference of
+  // the signing that led to it (the confirmation page passes it, or its donate link does).
+  Widget.prototype.attributionFields = function () {
+    var params = new URLSearchParams(window.location.search);
+    var data = this.el.dataset;
+    var slugPattern = /^[-a-zA-Z0-9_]{1,80}$/;
+    // The donate link of a confirmation page names its petition; else the widget's own.
+    var petition = (params.get("signing_ref") && params.get("petition")) || this.slug || "";
+    return {
+      utm_term: (params.get("utm_term") || data.utmTerm || "").slice(0, 100),
+      utm_content: (params.get("utm_content") || data.utmContent || "").slice(0, 100),
+      petition: slugPattern.test(petition) ? petition : "",
+      signing_ref: (data.signingRef || params.get("signing_ref") || "").slice(0, 300),
+    };
+  };
+
   Widget.prototype.checkRequired = function (form, names) {
     var t = this.t;
     var fields = {};
@@ -1027,11 +1043,10 @@
       wants_receipt: choice.wantsReceipt,
       newsletter_consent: false,
       locale: this.lang,
-    }, this.trackingFields());
+    }, this.trackingFields(), this.attributionFields());
     if (choice.wantsReceipt) {
       Object.assign(payload, { street: v("street"), postcode: v("postcode"), city: v("city"), country: v("country") });
     }
-    delete payload.referrer;
     form.busy = true;
     this.submitting(form, true, t.processing);
     this.announce(t.processing);
