@@ -47,15 +47,27 @@ def _counted_flags_flip() -> list[SignatureCountChange]:
     withdrawn while the pass runs is never counted twice or missed: it is handled in this
     pass or the next one, including ones whose transaction committed late."""
     table = Signature._meta.db_table
-    todo_sql, todo_params = Signature.objects.filter(COUNT_MISMATCH_Q).values("id").query.sql_with_params()
+    todo_sql, todo_params = (
+        Signature.objects.filter(COUNT_MISMATCH_Q).order_by().values("id").query.sql_with_params()
+    )
     if connection.vendor == "postgresql":
-        sql = f"""
-            UPDATE {table} SET counted = (status = 'confirmed' AND NOT is_flagged)
-            WHERE id IN ({todo_sql}) AND counted <> (status = 'confirmed' AND NOT is_flagged)
-            RETURNING id, petition_id, postcode, country, CASE WHEN counted THEN 1 ELSE -1 END
-        """  # noqa: S608 - the subquery is ORM-generated with parameters
+        # Two statements, not `WHERE id IN (subquery)`: given stale statistics the planner
+        # joins that subquery by walking the whole primary key (tests/petitions/
+        # test_query_plans.py), while the ids alone come from the small partial index
+        # (signature_count_todo_idx) and `id = ANY(...)` has only the primary key to use.
         with connection.cursor() as cursor:
-            cursor.execute(sql, todo_params)
+            cursor.execute(todo_sql, todo_params)
+            todo = [row[0] for row in cursor.fetchall()]
+            if not todo:
+                return []
+            cursor.execute(
+                f"""
+                UPDATE {table} SET counted = (status = 'confirmed' AND NOT is_flagged)
+                WHERE id = ANY(%s) AND counted <> (status = 'confirmed' AND NOT is_flagged)
+                RETURNING id, petition_id, postcode, country, CASE WHEN counted THEN 1 ELSE -1 END
+                """,  # noqa: S608 - the table name comes from model metadata
+                [todo],
+            )
             rows = cursor.fetchall()
     else:
         rows = []

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign
 from petitions.hashing import consent_text_hash, token_hash
-from petitions.models import Petition, Signature
+from petitions.models import Petition, Signature, SignatureToken
 from petitions.signing import PetitionForSigning, petition_is_open
 
 _cache: dict[tuple[str, str], tuple[float, Any]] = {}
@@ -238,8 +238,20 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
     """The page context for a mail link's token, or None for an unknown one. Only reads."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
+    # The token by its unique hash, then the signature by id: a join ordered by the signatures'
+    # created_at (.first()) lets a planner with stale statistics walk the signatures instead.
+    signature_id = next(
+        iter(
+            SignatureToken.objects.filter(token_hash=token_hash(token), purpose=purpose).values_list(
+                "signature_id", flat=True
+            )[:1]
+        ),
+        None,
+    )
+    if signature_id is None:
+        return None
     row = (
-        Signature.objects.filter(tokens__token_hash=token_hash(token), tokens__purpose=purpose)
+        Signature.objects.filter(pk=signature_id)
         .values(
             "locale",
             "first_name",
