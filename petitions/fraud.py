@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -43,7 +44,7 @@ def _window_counts(
           AND ({column}, petition_id, created_at) > (%s, %s, %s)
           AND ({column}, petition_id, created_at) <= (%s, %s, %s)
     """  # noqa: S608 - the column is one of two fixed names; every value is a parameter
-    params = [*since, value, value, petition_id, min(since), value, petition_id, until]
+    params: list[Any] = [*since, value, value, petition_id, min(since), value, petition_id, until]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [int(n) for n in cursor.fetchone()]
