@@ -104,3 +104,31 @@ def signature_fraud_check(*, signature_id: int) -> None:
             is_flagged=True, flag_reason=reason, updated_at=now
         )
         logger.info("signature %s flagged: %s", signature_id, reason)
+
+
+def signatures_fraud_check(*, signatures: list[Signature]) -> None:
+    """The silent checks of many signatures (loaded by the caller), each run once: one claim
+    for all, then the indexed window queries of each claimed one, flagging those that hit."""
+    ids = [signature.pk for signature in signatures if signature.status != Signature.Status.WITHDRAWN]
+    if not ids:
+        return
+    now = timezone.now()
+    table = Signature._meta.db_table
+    # Claim the checks, so a resent mail or a second worker does not run them again.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET fraud_checked_at = %s "  # noqa: S608 - model metadata
+            f"WHERE id IN ({', '.join(['%s'] * len(ids))}) AND fraud_checked_at IS NULL RETURNING id",
+            [now, *ids],
+        )
+        claimed = {row[0] for row in cursor.fetchall()}
+    for signature in signatures:
+        if signature.pk not in claimed:
+            continue
+        reason = signature_fraud_reason(signature)
+        if reason:
+            Signature.objects.filter(pk=signature.pk, is_flagged=False).update(
+                is_flagged=True, flag_reason=reason, updated_at=now
+            )
+            signature.is_flagged, signature.flag_reason = True, reason
+            logger.info("signature %s flagged: %s", signature.pk, reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -30,6 +31,26 @@ def signature_token_mint(*, signature_id: int, purpose: str, now: datetime | Non
         expires_at=now + timedelta(days=days),
     )
     return token
+
+
+def signature_tokens_mint(*, signature_ids: list[int], purposes: Sequence[str]) -> dict[tuple[int, str], str]:
+    """Fresh tokens for many mail links at once (one INSERT): (signature id, purpose) -> token."""
+    now = timezone.now()
+    days: dict[str, int] = {
+        SignatureToken.Purpose.CONFIRM: settings.PETITIONS_CONFIRM_TOKEN_DAYS,
+        SignatureToken.Purpose.WITHDRAW: settings.PETITIONS_WITHDRAW_TOKEN_DAYS,
+    }
+    tokens = {(sid, purpose): secrets.token_urlsafe(32) for sid in signature_ids for purpose in purposes}
+    SignatureToken.objects.bulk_create(
+        SignatureToken(
+            signature_id=sid,
+            purpose=purpose,
+            token_hash=token_hash(token),
+            expires_at=now + timedelta(days=days[purpose]),
+        )
+        for (sid, purpose), token in tokens.items()
+    )
+    return tokens
 
 
 def signature_token_get(token: str, purpose: str) -> SignatureToken:
