@@ -299,3 +299,24 @@ def test_confirming_and_the_counter_pass_use_indexes(big_petition):
     assert_indexed(pass_plans, touching=Signature._meta.db_table)
     big_petition.refresh_from_db()
     assert big_petition.signature_count == 1  # the new one; the fill was counted before
+
+
+def _drain_queries(petition: Petition, *, mails: int, first: int) -> int:
+    for n in range(first, first + mails):
+        _sign(petition, n, domain="gmail.com")  # allow-listed: no domain window
+    queued = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.QUEUED).order_by("pk")
+    with CaptureQueriesContext(connection) as queries:
+        assert outgoing_email_send(outgoing_email_id=queued[0].pk) is True
+    assert not queued.exists()  # one task sent the whole batch
+    return len(queries)
+
+
+def test_a_batch_of_confirmation_mails_costs_one_window_query_per_mail_and_a_constant(petition, settings):
+    settings.OUTBOX_BATCH_SIZE = 100
+
+    ten = _drain_queries(petition, mails=10, first=100)
+    thirty = _drain_queries(petition, mails=30, first=200)
+
+    # Claim, load, fraud claim, tokens, final status: once per batch. Per mail only the
+    # fraud window of its address (one indexed query for both windows).
+    assert thirty - ten == 20
