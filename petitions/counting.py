@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from campaign.outbox.queueing import outgoing_email_queue
 from petitions.models import COUNT_MISMATCH_Q, Milestone, Petition, Signature
-from petitions.selectors import petition_count_cache_clear
+from petitions.selectors import counts_publish_begin, counts_publish_end
 from petitions.signals import milestone_reached, signature_counts_changed, signature_counts_recounted
 
 logger = logging.getLogger(__name__)
@@ -98,19 +98,26 @@ def petition_counts_update() -> dict[str, int] | None:
     the change list to the per-region totals, then records milestones. Returns None when
     another pass holds the lock."""
     now = timezone.now()
-    with transaction.atomic():
-        if not _advisory_lock():
-            return None
-        changes, deltas = _counted_flags_flip_and_apply(now=now)
-        # Withdrawn signatures have left the region totals now: their postcode can go.
-        withdrawn_ids = [c.signature_id for c in changes if c.delta < 0]
-        if withdrawn_ids:
-            Signature.objects.filter(pk__in=withdrawn_ids, status=Signature.Status.WITHDRAWN).update(
-                postcode=""
-            )
-        reached = milestones_check(now=now)
+    changed = began = False
+    try:
+        with transaction.atomic():
+            if not _advisory_lock():
+                return None
+            counts_publish_begin()  # under the lock: only the pass that writes publishes
+            began = True
+            changes, deltas = _counted_flags_flip_and_apply(now=now)
+            # Withdrawn signatures have left the region totals now: their postcode can go.
+            withdrawn_ids = [c.signature_id for c in changes if c.delta < 0]
+            if withdrawn_ids:
+                Signature.objects.filter(pk__in=withdrawn_ids, status=Signature.Status.WITHDRAWN).update(
+                    postcode=""
+                )
+            reached = milestones_check(now=now)
+        changed = bool(changes)
+    finally:
+        if began:  # committed (or rolled back): every process moves on to the new counts together
+            counts_publish_end(changed=changed)
     if changes:
-        petition_count_cache_clear()
         logger.info("counter pass: %d changes over %d petitions", len(changes), len(deltas))
     return {"changes": len(changes), "petitions": len(deltas), "milestones": reached}
 
@@ -151,35 +158,45 @@ def petition_counts_recount() -> dict[int, int]:
     """The nightly recount: runs a pass, then compares each petition's stored count with the
     signatures actually counted, corrects any difference and logs it. Returns the drift per
     petition id."""
+    began = False
+    try:
+        with transaction.atomic():
+            if not _advisory_lock():
+                return {}
+            counts_publish_begin()
+            began = True
+            return _petition_counts_recount_locked()
+    finally:
+        if began:
+            counts_publish_end(changed=True)
+
+
+def _petition_counts_recount_locked() -> dict[int, int]:
     drift: dict[int, int] = {}
-    with transaction.atomic():
-        if not _advisory_lock():
-            return drift
-        _counted_flags_flip_and_apply(now=timezone.now())
-        # One GROUP BY over the counted rows, not one COUNT per petition.
-        counted = dict(
-            Signature.objects.filter(counted=True)
-            .values("petition_id")
-            .annotate(n=Count("id"))
-            .values_list("petition_id", "n")
-        )
-        for petition in Petition.objects.select_for_update().only("id", "signature_count"):
-            actual = counted.get(petition.pk, 0)
-            if actual != petition.signature_count:
-                drift[petition.pk] = actual - petition.signature_count
-                Petition.objects.filter(pk=petition.pk).update(
-                    signature_count=actual, counts_updated_at=timezone.now()
-                )
-                logger.warning(
-                    "recount: petition %s drifted by %d (stored %d, actual %d)",
-                    petition.pk,
-                    actual - petition.signature_count,
-                    petition.signature_count,
-                    actual,
-                )
-        # The per-region totals (officials app), healed under the same lock.
-        signature_counts_recounted.send(sender=Petition, petition_ids=None)
-    petition_count_cache_clear()
+    _counted_flags_flip_and_apply(now=timezone.now())
+    # One GROUP BY over the counted rows, not one COUNT per petition.
+    counted = dict(
+        Signature.objects.filter(counted=True)
+        .values("petition_id")
+        .annotate(n=Count("id"))
+        .values_list("petition_id", "n")
+    )
+    for petition in Petition.objects.select_for_update().only("id", "signature_count"):
+        actual = counted.get(petition.pk, 0)
+        if actual != petition.signature_count:
+            drift[petition.pk] = actual - petition.signature_count
+            Petition.objects.filter(pk=petition.pk).update(
+                signature_count=actual, counts_updated_at=timezone.now()
+            )
+            logger.warning(
+                "recount: petition %s drifted by %d (stored %d, actual %d)",
+                petition.pk,
+                actual - petition.signature_count,
+                petition.signature_count,
+                actual,
+            )
+    # The per-region totals (officials app), healed under the same lock.
+    signature_counts_recounted.send(sender=Petition, petition_ids=None)
     return drift
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from campaign.emails import PreparedEmail, register_email_batch_builder
 from petitions.fraud import signatures_fraud_check
-from petitions.models import Signature, SignatureToken
+from petitions.models import Petition, Signature, SignatureToken
 from petitions.reminders import REMINDER_EMAIL_KIND
 from petitions.signing import CONFIRMATION_EMAIL_KIND
 from petitions.tokens import signature_tokens_mint
@@ -58,8 +58,12 @@ def signature_confirmations_build(emails: list[OutgoingEmail]) -> dict[int, Prep
     # One transaction for the checks and all tokens: one commit (one WAL flush) per batch; the
     # tokens are committed before the mails that carry them are sent.
     with transaction.atomic():
-        # .order_by(): the default ordering (-created_at) would invite a scan of that index.
-        found = Signature.objects.select_related("petition").order_by().in_bulk(set(wanted.values()))
+        # By id alone: with the default ordering (-created_at) or a join to the petition, stale
+        # statistics let the planner walk another index of the signatures.
+        found = Signature.objects.order_by().in_bulk(set(wanted.values()))
+        petitions = Petition.objects.order_by().in_bulk({s.petition_id for s in found.values()})
+        for signature in found.values():
+            signature.petition = petitions[signature.petition_id]
         live = [s for s in found.values() if s.status != Signature.Status.WITHDRAWN]
         _fraud_check_step(live)
         purposes = [SignatureToken.Purpose.CONFIRM, SignatureToken.Purpose.WITHDRAW]

@@ -5,6 +5,7 @@ a bare view, a per-process cache ~0.9x)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
@@ -38,9 +41,10 @@ def _cached(kind: str, key: str, ttl: float, load: Any) -> Any:
 
 
 def petition_count_cache_clear() -> None:
-    """Drops this process's cached counts (after a counter pass in this process; other
-    processes refresh within PETITIONS_COUNT_CACHE_SECONDS)."""
+    """Drops this process's cached counts and names (other processes refresh theirs within
+    PETITIONS_COUNT_CACHE_SECONDS, or at once for the counts: see counts_publish_end)."""
     _cache.clear()
+    _count_cache.clear()
 
 
 def petition_not_found() -> ApplicationError:
@@ -113,25 +117,108 @@ def _count_payload(petition: Petition) -> dict[str, Any]:
     }
 
 
-def petition_count_get(*, slug: str) -> dict[str, Any]:
-    """`{signature_count, goal, updated_at, etag}` of a public petition (total incl. offline)."""
+# The counts' generation, shared by every process through Redis: the counter pass raises it
+# after each commit that changed a count, and marks the time in between as "publishing". A
+# process serves its cached count only while the generation it loaded it under is current, so
+# no process serves an older count than another one already did (the counter never goes back
+# from one request to the next, whichever worker answers). One MGET per request.
+COUNTS_GENERATION_KEY = "petitions:counts:generation"
+COUNTS_PUBLISHING_KEY = "petitions:counts:publishing"
+COUNTS_PUBLISHING_MAX_SECONDS = 30  # a pass that died while publishing stops counting after this
 
-    def load() -> dict[str, Any] | None:
-        petition = (
-            Petition.objects.exclude(status=Petition.Status.DRAFT)
-            .exclude(campaign__status=Campaign.Status.DRAFT)
-            .prefetch_related("milestones")
-            .filter(slug=slug)
-            .first()
-        )
-        if petition is None:
+CountsState = tuple[int, bool]  # (generation, a pass is publishing)
+
+
+def _counts_redis() -> tuple[Any, str, str] | None:
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        return None  # one process (the embedded default): its own cache is the whole truth
+    generation_key = cache.make_and_validate_key(COUNTS_GENERATION_KEY)
+    publishing_key = cache.make_and_validate_key(COUNTS_PUBLISHING_KEY)
+    return cache._cache.get_client(generation_key, write=True), generation_key, publishing_key
+
+
+def counts_state_get() -> CountsState | None:
+    """The shared generation of the counts, or None without Redis (or with Redis down: then
+    each process falls back to its time-limited cache)."""
+    try:
+        found = _counts_redis()
+        if found is None:
             return None
-        payload = _count_payload(petition)
-        raw = f"{petition.pk}:{payload['signature_count']}:{payload['goal']}:{payload['updated_at'].isoformat()}"
-        payload["etag"] = '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
-        return payload
+        client, generation_key, publishing_key = found
+        generation, publishing = client.mget([generation_key, publishing_key])
+    except Exception:  # noqa: BLE001 - Redis down: the count is served from the local cache
+        return None
+    return int(generation or 0), publishing is not None
 
-    found = _cached("count", slug, settings.PETITIONS_COUNT_CACHE_SECONDS, load)
+
+def counts_publish_begin() -> None:
+    """Before a counter pass writes: processes keep serving what they have until it is done."""
+    with contextlib.suppress(Exception):  # Redis down: the processes' caches expire by time
+        found = _counts_redis()
+        if found is not None:
+            client, _, publishing_key = found
+            client.set(publishing_key, b"1", ex=COUNTS_PUBLISHING_MAX_SECONDS)
+
+
+def counts_publish_end(*, changed: bool) -> None:
+    """After the pass committed (or failed): a new generation when a count changed."""
+    _cache.clear()
+    with contextlib.suppress(Exception):
+        found = _counts_redis()
+        if found is not None:
+            client, generation_key, publishing_key = found
+            pipe = client.pipeline(transaction=True)  # both at once: no reader sees one alone
+            if changed:
+                pipe.incr(generation_key)
+            pipe.delete(publishing_key)
+            pipe.execute()
+
+
+def _count_load(slug: str) -> dict[str, Any] | None:
+    petition = (
+        Petition.objects.exclude(status=Petition.Status.DRAFT)
+        .exclude(campaign__status=Campaign.Status.DRAFT)
+        .prefetch_related("milestones")
+        .filter(slug=slug)
+        .first()
+    )
+    if petition is None:
+        return None
+    payload = _count_payload(petition)
+    raw = f"{petition.pk}:{payload['signature_count']}:{payload['goal']}:{payload['updated_at'].isoformat()}"
+    payload["etag"] = '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+    return payload
+
+
+_count_cache: dict[str, tuple[float, int, Any]] = {}  # slug -> (expires, generation, payload)
+
+
+def _count_cached(slug: str) -> dict[str, Any] | None:
+    state = counts_state_get()
+    if state is None:
+        return _cached("count", slug, settings.PETITIONS_COUNT_CACHE_SECONDS, lambda: _count_load(slug))
+    generation, publishing = state
+    now = time.monotonic()
+    hit = _count_cache.get(slug)
+    if hit is not None and (publishing or (hit[1] == generation and hit[0] > now)):
+        return hit[2]  # while a pass publishes, nobody moves on before everybody can
+    loaded = _count_load(slug)
+    if counts_state_get() != (generation, False):
+        # A pass started while loading: what was loaded may be newer than what the others
+        # serve until it is done, so keep serving the old value (if any) and keep nothing.
+        return hit[2] if hit is not None else loaded
+    if len(_count_cache) >= _CACHE_MAX_ENTRIES:
+        _count_cache.clear()  # requests for made-up slugs must not grow the cache without bound
+    _count_cache[slug] = (now + settings.PETITIONS_COUNT_CACHE_SECONDS, generation, loaded)
+    return loaded
+
+
+def petition_count_get(*, slug: str) -> dict[str, Any]:
+    """`{signature_count, goal, updated_at, etag}` of a public petition (total incl. offline),
+    from the process's cache while the counts' generation is unchanged (at most
+    PETITIONS_COUNT_CACHE_SECONDS, for edits outside the counter pass such as offline counts)."""
+    found = _count_cached(slug)
     if found is None:
         raise petition_not_found()
     return found
