@@ -62,14 +62,14 @@ def signature_confirmations_build(emails: list[OutgoingEmail]) -> dict[int, Prep
         # statistics let the planner walk another index of the signatures.
         found = Signature.objects.order_by().in_bulk(set(wanted.values()))
         petitions = Petition.objects.order_by().in_bulk({s.petition_id for s in found.values()})
-        for signature in found.values():
-            signature.petition = petitions[signature.petition_id]
+        for loaded in found.values():
+            loaded.petition = petitions[loaded.petition_id]
         live = [s for s in found.values() if s.status != Signature.Status.WITHDRAWN]
         _fraud_check_step(live)
         purposes = [SignatureToken.Purpose.CONFIRM, SignatureToken.Purpose.WITHDRAW]
         tokens = signature_tokens_mint(signature_ids=[s.pk for s in live], purposes=purposes)
     for email_id, signature_id in wanted.items():
-        signature = found.get(signature_id)
+        signature: Signature | None = found.get(signature_id)
         if signature is None or signature.status == Signature.Status.WITHDRAWN:
             results[email_id] = SignatureGone(f"signature {signature_id} is gone")
             continue
