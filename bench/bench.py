@@ -724,6 +724,7 @@ def _worker_drain(*, petition: Any, port: int, concurrency: int) -> float:
     ids = _confirmation_mails_queue(petition=petition, batch=batch)
     first, last = min(ids), max(ids)
     env = {**bench_env(), "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_URL": ""}
+    OUTPUT_DIR.mkdir(exist_ok=True)
     log_path = OUTPUT_DIR / f"bench-worker-{batch}.log"
     with open(log_path, "wb") as log_file:
         worker = subprocess.Popen(
