@@ -51,7 +51,7 @@ def _outgoing_email_claim(outgoing_email_id: int) -> bool:
     return claimed == 1
 
 
-def _outgoing_emails_claim_more(*, limit: int, exclude: int) -> list[int]:
+def _outgoing_emails_claim(*, limit: int, exclude: int = 0, only: list[int] | None = None) -> list[int]:
     """Claims up to `limit` more queued at-least-once rows, oldest first, skipping rows another
     worker is claiming: their own task messages then find them claimed and do nothing. Two
     statements (ids from the pending index, then the conditional UPDATE by id), so no
@@ -63,6 +63,7 @@ def _outgoing_emails_claim_more(*, limit: int, exclude: int) -> list[int]:
         candidates = list(
             OutgoingEmail.objects.select_for_update(skip_locked=True)
             .filter(status=OutgoingEmail.Status.QUEUED, at_most_once=False)
+            .filter(**({"pk__in": only} if only is not None else {}))
             .exclude(pk=exclude)
             .order_by("enqueued_at")
             .values_list("pk", flat=True)[:limit]
@@ -90,13 +91,34 @@ def outgoing_email_send(*, outgoing_email_id: int) -> bool:
     batch = [email]
     if not email.at_most_once:
         # An at-most-once mail (to an official) goes alone: its outcome is judged on its own.
-        more = _outgoing_emails_claim_more(limit=settings.OUTBOX_BATCH_SIZE - 1, exclude=email.pk)
+        more = _outgoing_emails_claim(limit=settings.OUTBOX_BATCH_SIZE - 1, exclude=email.pk)
         if more:
             batch += list(OutgoingEmail.objects.filter(pk__in=more).order_by("enqueued_at", "pk"))
     outcome = _batch_send(batch)
     if outcome.transient is not None and email.pk in outcome.requeued:
         raise TransientEmailError(outcome.transient)
     return email.pk in outcome.sent
+
+
+def outgoing_emails_send(*, outgoing_email_ids: list[int]) -> int:
+    """Claims those of the rows that are still queued (at-least-once ones; an at-most-once row
+    goes through `outgoing_email_send` alone), tops the batch up to OUTBOX_BATCH_SIZE with other
+    queued rows, and sends them as one batch. Returns how many were sent; raises
+    TransientEmailError when a retry may send the rest."""
+    for outgoing_email_id in OutgoingEmail.objects.filter(
+        pk__in=outgoing_email_ids, status=OutgoingEmail.Status.QUEUED, at_most_once=True
+    ).values_list("pk", flat=True):
+        outgoing_email_send(outgoing_email_id=outgoing_email_id)
+    size = max(settings.OUTBOX_BATCH_SIZE, len(outgoing_email_ids))
+    claimed = _outgoing_emails_claim(limit=len(outgoing_email_ids), only=outgoing_email_ids)
+    if not claimed:
+        return 0  # all sent, or in flight elsewhere: a redelivered message
+    claimed += _outgoing_emails_claim(limit=size - len(claimed), only=None, exclude=0)
+    batch = list(OutgoingEmail.objects.filter(pk__in=claimed).order_by("enqueued_at", "pk"))
+    outcome = _batch_send(batch)
+    if outcome.transient is not None and set(outcome.requeued) & set(outgoing_email_ids):
+        raise TransientEmailError(outcome.transient)
+    return len(outcome.sent)
 
 
 @dataclass

@@ -265,3 +265,45 @@ def test_a_batch_is_sent_over_one_connection_checked_once(settings, smtp_server)
     assert connect.call_count == 1
     for i in range(5):
         assert len(smtp_server.to(f"c{i}@example.org")) == 1
+
+
+def test_one_message_for_many_rows_sends_them_as_one_batch_once(settings):
+    from campaign.outbox.sending import outgoing_emails_send
+
+    settings.OUTBOX_BATCH_SIZE = 10
+    emails = [_queue(to_email=f"m{i}@example.org") for i in range(3)]
+    official = _queue(to_email="mp@example.org", at_most_once=True)
+
+    assert outgoing_emails_send(outgoing_email_ids=[e.pk for e in emails] + [official.pk]) == 3
+
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "m0@example.org",
+        "m1@example.org",
+        "m2@example.org",
+        "mp@example.org",
+    ]
+    assert outgoing_emails_send(outgoing_email_ids=[e.pk for e in emails]) == 0  # redelivered
+    assert len(mail.outbox) == 4
+    assert set(OutgoingEmail.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_the_publisher_hands_what_piled_up_to_the_broker_in_one_message(settings):
+    import queue
+    import threading
+
+    from campaign.outbox import publisher
+    from campaign.tasks import outgoing_email_send_task, outgoing_emails_send_task
+
+    settings.OUTBOX_BATCH_SIZE = 2
+    pending: queue.Queue[int] = queue.Queue()
+    for pk in (11, 12, 13):
+        pending.put(pk)
+
+    with mock.patch.object(publisher, "task_enqueue") as enqueue:
+        threading.Thread(target=publisher._publish_forever, args=(pending,), daemon=True).start()
+        pending.join()
+
+    assert enqueue.call_args_list == [
+        mock.call(outgoing_emails_send_task, [11, 12]),
+        mock.call(outgoing_email_send_task, 13),  # a row alone keeps the one-row message
+    ]
