@@ -50,40 +50,112 @@ def _window_counts(
         return [int(n) for n in cursor.fetchone()]
 
 
-def signature_fraud_reason(signature: Signature) -> str:
-    """Why the signature looks automated, or "". Windows end at the signature's own creation
-    time, so the verdict does not depend on when the worker runs."""
+def _window_counts_many(
+    *, column: str, items: list[tuple[int, str, int, datetime]], windows: list[timedelta]
+) -> dict[int, list[int]]:
+    """`_window_counts` of many signatures, (id, value, petition id, until) each, in one query
+    on PostgreSQL: a LATERAL subquery per signature, each the same row comparison on the index
+    of the same leading columns (an aggregate in LATERAL is never flattened into a join)."""
+    if not items:
+        return {}
+    if connection.vendor != "postgresql":
+        return {
+            pk: _window_counts(
+                column=column, value=value, petition_id=petition_id, until=until, windows=windows
+            )
+            for pk, value, petition_id, until in items
+        }
+    table = Signature._meta.db_table
+    widest = max(windows)
+    counts = ", ".join(
+        f"COUNT(*) FILTER (WHERE s.created_at > v.until - %s) AS n{i}" for i in range(len(windows))
+    )
+    sql = f"""
+        SELECT v.id, {", ".join(f"w.n{i}" for i in range(len(windows)))}
+        FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::timestamptz[]) AS v(id, value, petition_id, until)
+        CROSS JOIN LATERAL (
+            SELECT {counts} FROM {table} AS s
+            WHERE s.{column} = v.value
+              AND (s.{column}, s.petition_id, s.created_at) > (v.value, v.petition_id, v.until - %s)
+              AND (s.{column}, s.petition_id, s.created_at) <= (v.value, v.petition_id, v.until)
+        ) AS w
+    """  # noqa: S608 - the column is one of two fixed names; every value is a parameter
+    params: list[Any] = [
+        [item[0] for item in items],
+        [item[1] for item in items],
+        [item[2] for item in items],
+        [item[3] for item in items],
+        *windows,
+        widest,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: [int(n) for n in row[1:]] for row in cursor.fetchall()}
+
+
+def _ip_windows() -> list[timedelta]:
+    return [
+        timedelta(seconds=settings.PETITIONS_IP_BURST_SECONDS),
+        timedelta(seconds=settings.PETITIONS_IP_SUSTAINED_SECONDS),
+    ]
+
+
+def _domain_checked(domain: str) -> bool:
+    return bool(domain) and domain not in {d.lower() for d in settings.PETITIONS_DOMAIN_ALLOWLIST}
+
+
+def _listed_reason(signature: Signature) -> str:
     domain = signature.email_domain
     if domain and domain in {d.lower() for d in settings.PETITIONS_BLOCKED_EMAIL_DOMAINS}:
         return "domain_blocked"
     if domain and settings.PETITIONS_BLOCK_DISPOSABLE_DOMAINS and domain in _disposable_domains():
         return "domain_disposable"
-    if signature.ip_hash:
-        burst, sustained = _window_counts(
-            column="ip_hash",
-            value=signature.ip_hash,
-            petition_id=signature.petition_id,
-            until=signature.created_at,
-            windows=[
-                timedelta(seconds=settings.PETITIONS_IP_BURST_SECONDS),
-                timedelta(seconds=settings.PETITIONS_IP_SUSTAINED_SECONDS),
-            ],
-        )
-        if burst > settings.PETITIONS_IP_BURST_LIMIT:
-            return "ip_burst"
-        if sustained > settings.PETITIONS_IP_SUSTAINED_LIMIT:
-            return "ip_sustained"
-    if domain and domain not in {d.lower() for d in settings.PETITIONS_DOMAIN_ALLOWLIST}:
-        (recent,) = _window_counts(
-            column="email_domain",
-            value=domain,
-            petition_id=signature.petition_id,
-            until=signature.created_at,
-            windows=[timedelta(seconds=settings.PETITIONS_DOMAIN_SECONDS)],
-        )
-        if recent > settings.PETITIONS_DOMAIN_LIMIT:
-            return "domain_rate"
     return ""
+
+
+def _ip_reason(counts: list[int]) -> str:
+    burst, sustained = counts
+    if burst > settings.PETITIONS_IP_BURST_LIMIT:
+        return "ip_burst"
+    if sustained > settings.PETITIONS_IP_SUSTAINED_LIMIT:
+        return "ip_sustained"
+    return ""
+
+
+def signature_fraud_reasons(signatures: list[Signature]) -> dict[int, str]:
+    """Why each signature looks automated ("" when it does not), with one window query for
+    all their addresses and one for all their domains. Windows end at each signature's own
+    creation time, so the verdict does not depend on when the worker runs."""
+    reasons = {signature.pk: _listed_reason(signature) for signature in signatures}
+    by_ip = _window_counts_many(
+        column="ip_hash",
+        items=[
+            (s.pk, s.ip_hash, s.petition_id, s.created_at)
+            for s in signatures
+            if s.ip_hash and not reasons[s.pk]
+        ],
+        windows=_ip_windows(),
+    )
+    for pk, counts in by_ip.items():
+        reasons[pk] = _ip_reason(counts)
+    by_domain = _window_counts_many(
+        column="email_domain",
+        items=[
+            (s.pk, s.email_domain, s.petition_id, s.created_at)
+            for s in signatures
+            if _domain_checked(s.email_domain) and not reasons[s.pk]
+        ],
+        windows=[timedelta(seconds=settings.PETITIONS_DOMAIN_SECONDS)],
+    )
+    for pk, (recent,) in by_domain.items():
+        if recent > settings.PETITIONS_DOMAIN_LIMIT:
+            reasons[pk] = "domain_rate"
+    return reasons
+
+
+def signature_fraud_reason(signature: Signature) -> str:
+    """Why the signature looks automated, or "" (see signature_fraud_reasons)."""
+    return signature_fraud_reasons([signature])[signature.pk]
 
 
 def signature_fraud_check(*, signature_id: int) -> None:
@@ -108,7 +180,8 @@ def signature_fraud_check(*, signature_id: int) -> None:
 
 def signatures_fraud_check(*, signatures: list[Signature]) -> None:
     """The silent checks of many signatures (loaded by the caller), each run once: one claim
-    for all, then the indexed window queries of each claimed one, flagging those that hit."""
+    for all, one window query for their addresses and one for their domains, flagging those
+    that hit."""
     ids = [signature.pk for signature in signatures if signature.status != Signature.Status.WITHDRAWN]
     if not ids:
         return
@@ -122,10 +195,9 @@ def signatures_fraud_check(*, signatures: list[Signature]) -> None:
             [now, *ids],
         )
         claimed = {row[0] for row in cursor.fetchall()}
+    reasons = signature_fraud_reasons([s for s in signatures if s.pk in claimed])
     for signature in signatures:
-        if signature.pk not in claimed:
-            continue
-        reason = signature_fraud_reason(signature)
+        reason = reasons.get(signature.pk, "")
         if reason:
             Signature.objects.filter(pk=signature.pk, is_flagged=False).update(
                 is_flagged=True, flag_reason=reason, updated_at=now
