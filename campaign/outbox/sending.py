@@ -1,5 +1,7 @@
-"""Sending one outbox row: claim it with a conditional UPDATE, render, deliver, record the
-outcome. At-least-once for supporters, at-most-once (staff review) for officials."""
+"""Sending outbox rows: claim them with a conditional UPDATE, build, render, deliver over one
+connection, record the outcomes. A task's row is sent in a batch with other queued rows
+(OUTBOX_BATCH_SIZE), so the cost per mail does not grow with the queue. At-least-once for
+supporters, at-most-once (staff review, never batched) for officials."""
 
 from __future__ import annotations
 
