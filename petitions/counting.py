@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from campaign.outbox.queueing import outgoing_email_queue
 from petitions.models import COUNT_MISMATCH_Q, Milestone, Petition, Signature
-from petitions.selectors import counts_publish_begin, counts_publish_end
+from petitions.selectors import count_now, count_period_start, petition_count_cache_clear
 from petitions.signals import milestone_reached, signature_counts_changed, signature_counts_recounted
 
 logger = logging.getLogger(__name__)
@@ -98,25 +98,20 @@ def petition_counts_update() -> dict[str, int] | None:
     the change list to the per-region totals, then records milestones. Returns None when
     another pass holds the lock."""
     now = timezone.now()
-    changed = began = False
-    try:
-        with transaction.atomic():
-            if not _advisory_lock():
-                return None
-            counts_publish_begin()  # under the lock: only the pass that writes publishes
-            began = True
-            changes, deltas = _counted_flags_flip_and_apply(now=now)
-            # Withdrawn signatures have left the region totals now: their postcode can go.
-            withdrawn_ids = [c.signature_id for c in changes if c.delta < 0]
-            if withdrawn_ids:
-                Signature.objects.filter(pk__in=withdrawn_ids, status=Signature.Status.WITHDRAWN).update(
-                    postcode=""
-                )
-            reached = milestones_check(now=now)
-        changed = bool(changes)
-    finally:
-        if began:  # committed (or rolled back): every process moves on to the new counts together
-            counts_publish_end(changed=changed)
+    with transaction.atomic():
+        if not _advisory_lock():
+            return None
+        changes, deltas = _counted_flags_flip_and_apply(now=now)
+        # Withdrawn signatures have left the region totals now: their postcode can go.
+        withdrawn_ids = [c.signature_id for c in changes if c.delta < 0]
+        if withdrawn_ids:
+            Signature.objects.filter(pk__in=withdrawn_ids, status=Signature.Status.WITHDRAWN).update(
+                postcode=""
+            )
+        reached = milestones_check(now=now)
+        public_changes = _public_counts_advance()  # last, right before the commit
+    if changes or public_changes:
+        petition_count_cache_clear()
     if changes:
         logger.info("counter pass: %d changes over %d petitions", len(changes), len(deltas))
     return {"changes": len(changes), "petitions": len(deltas), "milestones": reached}
@@ -158,17 +153,37 @@ def petition_counts_recount() -> dict[int, int]:
     """The nightly recount: runs a pass, then compares each petition's stored count with the
     signatures actually counted, corrects any difference and logs it. Returns the drift per
     petition id."""
-    began = False
-    try:
-        with transaction.atomic():
-            if not _advisory_lock():
-                return {}
-            counts_publish_begin()
-            began = True
-            return _petition_counts_recount_locked()
-    finally:
-        if began:
-            counts_publish_end(changed=True)
+    with transaction.atomic():
+        if not _advisory_lock():
+            return {}
+        drift = _petition_counts_recount_locked()
+        _public_counts_advance()
+    petition_count_cache_clear()
+    return drift
+
+
+# A public count change is timestamped this far ahead (at most one period): the pass commits
+# within it, so no process can load the change before the period it shows in has begun.
+PUBLIC_COUNT_COMMIT_MARGIN_SECONDS = 1.0
+
+
+def _public_counts_advance() -> int:
+    """Moves each petition's public count to its counted total, once the previous change is
+    public: every process shows the new count from the first count period that begins after
+    the change's timestamp (petitions.selectors), all at the same moment. Returns how many
+    petitions changed."""
+    now = count_now()
+    margin = min(PUBLIC_COUNT_COMMIT_MARGIN_SECONDS, max(settings.PETITIONS_COUNT_CACHE_SECONDS, 0))
+    shown_since = datetime.fromtimestamp(count_period_start(now), tz=UTC)
+    due = Petition.objects.exclude(public_count=F("signature_count")).filter(
+        Q(public_count_changed_at__isnull=True) | Q(public_count_changed_at__lte=shown_since)
+    )
+    # One statement: every right-hand side reads the row as it was (before = the old public).
+    return due.update(
+        public_count_before=F("public_count"),
+        public_count=F("signature_count"),
+        public_count_changed_at=datetime.fromtimestamp(now + margin, tz=UTC),
+    )
 
 
 def _petition_counts_recount_locked() -> dict[int, int]:

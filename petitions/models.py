@@ -49,6 +49,13 @@ class Petition(TimeStampedModel):
         default=0, help_text="Paper signatures collected offline; included in the public total."
     )
     counts_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The online count the public sees (the count endpoint), also maintained only by the pass:
+    # it moves from `public_count_before` to `public_count` at the first boundary of the count
+    # cache period after `public_count_changed_at`, in every process at the same moment, so
+    # the counter never goes back from one request to the next (petitions.selectors).
+    public_count = models.PositiveIntegerField(default=0, editable=False)
+    public_count_before = models.PositiveIntegerField(default=0, editable=False)
+    public_count_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

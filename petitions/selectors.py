@@ -5,7 +5,6 @@ a bare view, a per-process cache ~0.9x)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 from dataclasses import dataclass
@@ -13,8 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
@@ -42,7 +39,7 @@ def _cached(kind: str, key: str, ttl: float, load: Any) -> Any:
 
 def petition_count_cache_clear() -> None:
     """Drops this process's cached counts and names (other processes refresh theirs within
-    PETITIONS_COUNT_CACHE_SECONDS, or at once for the counts: see counts_publish_end)."""
+    PETITIONS_COUNT_CACHE_SECONDS)."""
     _cache.clear()
     _count_cache.clear()
 
@@ -99,7 +96,10 @@ def petition_for_signing_get(*, slug: str) -> Any:
 
 def petition_goal_get(*, petition: Petition) -> int | None:
     """The next milestone above the current total, or the highest one once all are reached."""
-    total = petition.total_count
+    return _goal_for(petition, petition.total_count)
+
+
+def _goal_for(petition: Petition, total: int) -> int | None:
     milestones = petition.milestones.all()
     targets = sorted(m.target for m in milestones)
     for target in targets:
@@ -108,74 +108,38 @@ def petition_goal_get(*, petition: Petition) -> int | None:
     return targets[-1] if targets else None
 
 
-def _count_payload(petition: Petition) -> dict[str, Any]:
-    updated_at: datetime = petition.counts_updated_at or petition.updated_at
-    return {
-        "signature_count": petition.total_count,
-        "goal": petition_goal_get(petition=petition),
-        "updated_at": updated_at,
-    }
+_clock = time.time  # the count periods' clock (tests move it on)
 
 
-# The counts' generation, shared by every process through Redis: the counter pass raises it
-# after each commit that changed a count, and marks the time in between as "publishing". A
-# process serves its cached count only while the generation it loaded it under is current, so
-# no process serves an older count than another one already did (the counter never goes back
-# from one request to the next, whichever worker answers). One MGET per request.
-COUNTS_GENERATION_KEY = "petitions:counts:generation"
-COUNTS_PUBLISHING_KEY = "petitions:counts:publishing"
-COUNTS_PUBLISHING_MAX_SECONDS = 30  # a pass that died while publishing stops counting after this
-
-CountsState = tuple[int, bool]  # (generation, a pass is publishing)
+def count_now() -> float:
+    return _clock()
 
 
-def _counts_redis() -> tuple[Any, str, str] | None:
-    cache = caches["default"]
-    if not isinstance(cache, RedisCache):
-        return None  # one process (the embedded default): its own cache is the whole truth
-    generation_key = cache.make_and_validate_key(COUNTS_GENERATION_KEY)
-    publishing_key = cache.make_and_validate_key(COUNTS_PUBLISHING_KEY)
-    return cache._cache.get_client(generation_key, write=True), generation_key, publishing_key
+def count_period_start(timestamp: float) -> float:
+    """The start of the count cache period `timestamp` falls in. Periods are aligned to the
+    clock, so every process on the machine agrees on them."""
+    period = settings.PETITIONS_COUNT_CACHE_SECONDS
+    return timestamp - timestamp % period if period > 0 else timestamp
 
 
-def counts_state_get() -> CountsState | None:
-    """The shared generation of the counts, or None without Redis (or with Redis down: then
-    each process falls back to its time-limited cache)."""
-    try:
-        found = _counts_redis()
-        if found is None:
-            return None
-        client, generation_key, publishing_key = found
-        generation, publishing = client.mget([generation_key, publishing_key])
-    except Exception:  # noqa: BLE001 - Redis down: the count is served from the local cache
-        return None
-    return int(generation or 0), publishing is not None
+def _count_payloads(petition: Petition) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The count payload before and after the petition's latest public count change."""
+    payloads = []
+    for online in (petition.public_count_before, petition.public_count):
+        updated_at: datetime = petition.counts_updated_at or petition.updated_at
+        total = online + petition.offline_count
+        payload: dict[str, Any] = {
+            "signature_count": total,
+            "goal": _goal_for(petition, total),
+            "updated_at": updated_at,
+        }
+        raw = f"{petition.pk}:{total}:{payload['goal']}:{updated_at.isoformat()}"
+        payload["etag"] = '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+        payloads.append(payload)
+    return payloads[0], payloads[1]
 
 
-def counts_publish_begin() -> None:
-    """Before a counter pass writes: processes keep serving what they have until it is done."""
-    with contextlib.suppress(Exception):  # Redis down: the processes' caches expire by time
-        found = _counts_redis()
-        if found is not None:
-            client, _, publishing_key = found
-            client.set(publishing_key, b"1", ex=COUNTS_PUBLISHING_MAX_SECONDS)
-
-
-def counts_publish_end(*, changed: bool) -> None:
-    """After the pass committed (or failed): a new generation when a count changed."""
-    _cache.clear()
-    with contextlib.suppress(Exception):
-        found = _counts_redis()
-        if found is not None:
-            client, generation_key, publishing_key = found
-            pipe = client.pipeline(transaction=True)  # both at once: no reader sees one alone
-            if changed:
-                pipe.incr(generation_key)
-            pipe.delete(publishing_key)
-            pipe.execute()
-
-
-def _count_load(slug: str) -> dict[str, Any] | None:
+def _count_load(slug: str) -> tuple[dict[str, Any], dict[str, Any], float] | None:
     petition = (
         Petition.objects.exclude(status=Petition.Status.DRAFT)
         .exclude(campaign__status=Campaign.Status.DRAFT)
@@ -185,39 +149,38 @@ def _count_load(slug: str) -> dict[str, Any] | None:
     )
     if petition is None:
         return None
-    payload = _count_payload(petition)
-    raw = f"{petition.pk}:{payload['signature_count']}:{payload['goal']}:{payload['updated_at'].isoformat()}"
-    payload["etag"] = '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
-    return payload
+    before, after = _count_payloads(petition)
+    changed_at = petition.public_count_changed_at
+    return before, after, changed_at.timestamp() if changed_at else float("-inf")
 
 
-_count_cache: dict[str, tuple[float, int, Any]] = {}  # slug -> (expires, generation, payload)
+# slug -> (the period it was loaded in, the load)
+_count_cache: dict[str, tuple[float, Any]] = {}
 
 
 def _count_cached(slug: str) -> dict[str, Any] | None:
-    state = counts_state_get()
-    if state is None:
-        return _cached("count", slug, settings.PETITIONS_COUNT_CACHE_SECONDS, lambda: _count_load(slug))
-    generation, publishing = state
-    now = time.monotonic()
+    """Every process serves, during a period, the count as it stood when the period began:
+    each reloads once per period (so it knows every change committed before the period
+    began), and a change committed during the period shows from the next one on. No process
+    can run ahead of another (the counter pass changes a public count at most once a period,
+    see petitions.counting), and no request waits for anything but this dict."""
+    start = count_period_start(count_now())
     hit = _count_cache.get(slug)
-    if hit is not None and (publishing or (hit[1] == generation and hit[0] > now)):
-        return hit[2]  # while a pass publishes, nobody moves on before everybody can
-    loaded = _count_load(slug)
-    if counts_state_get() != (generation, False):
-        # A pass started while loading: what was loaded may be newer than what the others
-        # serve until it is done, so keep serving the old value (if any) and keep nothing.
-        return hit[2] if hit is not None else loaded
-    if len(_count_cache) >= _CACHE_MAX_ENTRIES:
-        _count_cache.clear()  # requests for made-up slugs must not grow the cache without bound
-    _count_cache[slug] = (now + settings.PETITIONS_COUNT_CACHE_SECONDS, generation, loaded)
-    return loaded
+    if hit is None or hit[0] != start or settings.PETITIONS_COUNT_CACHE_SECONDS <= 0:
+        if len(_count_cache) >= _CACHE_MAX_ENTRIES:
+            _count_cache.clear()  # requests for made-up slugs must not grow the cache without bound
+        hit = (start, _count_load(slug))
+        _count_cache[slug] = hit
+    loaded = hit[1]
+    if loaded is None:
+        return None
+    before, after, changed_at = loaded
+    return after if changed_at <= start else before
 
 
 def petition_count_get(*, slug: str) -> dict[str, Any]:
     """`{signature_count, goal, updated_at, etag}` of a public petition (total incl. offline),
-    from the process's cache while the counts' generation is unchanged (at most
-    PETITIONS_COUNT_CACHE_SECONDS, for edits outside the counter pass such as offline counts)."""
+    from the process's cache of the current count period (PETITIONS_COUNT_CACHE_SECONDS)."""
     found = _count_cached(slug)
     if found is None:
         raise petition_not_found()

@@ -1,5 +1,5 @@
-"""The count endpoint under a flood: one database read per process and cache period (or
-counter pass), answers a CDN can cache, and the counts' generation shared through Redis."""
+"""The count endpoint under a flood: one database read per process and count period, answers
+a CDN can cache, and public counts that every process changes at the same period boundary."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from petitions import selectors
 from petitions.counting import petition_counts_update
-from petitions.models import Signature
+from petitions.models import Petition, Signature
 from tests.fixtures.petitions import SignatureFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,14 +19,25 @@ def _get(api_client, petition, **headers):
     return api_client.get(f"/api/v1/petitions/{petition.slug}/count/", **headers)
 
 
-def test_a_flood_of_count_requests_reads_the_database_once(api_client, petition, settings):
-    settings.PETITIONS_COUNT_CACHE_SECONDS = 60
+def _count(api_client, petition) -> int:
+    return _get(api_client, petition).json()["signature_count"]
 
+
+@pytest.fixture
+def frozen_clock(monkeypatch, settings):
+    """The count periods' clock, set by the test (seconds), in the middle of a period."""
+    settings.PETITIONS_COUNT_CACHE_SECONDS = 10
+    now = [1_800_000_005.0]
+    monkeypatch.setattr(selectors, "_clock", lambda: now[0])
+    return now
+
+
+def test_a_flood_of_count_requests_reads_the_database_once_per_period(api_client, petition, frozen_clock):
     with CaptureQueriesContext(connection) as queries:
         responses = [_get(api_client, petition) for _ in range(500)]
 
     assert {r.status_code for r in responses} == {200}
-    # One load of the petition (and its milestones) for all 500 requests.
+    # One load of the petition (and its milestones) for all 500 requests of the period.
     assert len(queries) <= 2
     response = responses[-1]
     assert "public" in response["Cache-Control"]
@@ -38,48 +49,57 @@ def test_a_flood_of_count_requests_reads_the_database_once(api_client, petition,
     assert revalidated.status_code == 304
     assert len(queries) == 0
 
-
-def test_a_counter_pass_costs_each_process_one_more_read(api_client, petition, settings):
-    settings.PETITIONS_COUNT_CACHE_SECONDS = 60
-    assert _get(api_client, petition).json()["signature_count"] == 0
-    SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
-    cached_before = dict(selectors._count_cache)
-    petition_counts_update()
-    # The count this process cached before the pass is still there, as in every other
-    # process: the new generation alone makes it read again.
-    assert selectors._count_cache == cached_before
-
+    frozen_clock[0] += 10  # the next period: one more read
     with CaptureQueriesContext(connection) as queries:
-        counts = [_get(api_client, petition).json()["signature_count"] for _ in range(100)]
-
-    assert counts == [1] * 100
-    assert len(queries) <= 2
+        assert {_get(api_client, petition).status_code for _ in range(100)} == {200}
+    assert 1 <= len(queries) <= 2
 
 
-def test_a_process_keeps_its_count_while_a_pass_publishes_and_moves_on_after(api_client, petition, settings):
-    settings.PETITIONS_COUNT_CACHE_SECONDS = 60
-    assert _get(api_client, petition).json()["signature_count"] == 0
+def test_a_pass_shows_from_the_next_period_in_every_process_at_once(api_client, petition, frozen_clock):
+    assert _count(api_client, petition) == 0
     SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
-    generation, _ = selectors.counts_state_get() or (None, None)
-    assert generation is not None  # the tests run on Redis
+    petition_counts_update()
+    selectors.petition_count_cache_clear()  # a process that loads after the pass ...
 
-    selectors.counts_publish_begin()
-    # The pass committed its count, but has not published it yet: nobody may run ahead (the
-    # others still serve the old count), even past the cache period.
-    petition.__class__.objects.filter(pk=petition.pk).update(signature_count=1)
+    # ... shows what the processes that loaded before it show, for the rest of the period.
+    assert _count(api_client, petition) == 0
+    frozen_clock[0] += 5  # the next period: everybody reloads and shows the new count
+    assert _count(api_client, petition) == 1
+
+
+def test_a_second_change_in_the_same_period_waits_for_the_first_to_show(api_client, petition, frozen_clock):
+    SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
+    petition_counts_update()
+    SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
+    petition_counts_update()  # counted, but its public change waits: one change a period
+
+    petition.refresh_from_db()
+    assert (petition.signature_count, petition.public_count_before, petition.public_count) == (2, 0, 1)
+    frozen_clock[0] += 5
+    assert _count(api_client, petition) == 1
+    petition_counts_update()  # the first is public now: the second follows
+    frozen_clock[0] += 10
+    assert _count(api_client, petition) == 2
+
+
+def test_a_change_stamped_just_before_a_boundary_shows_only_after_the_next(
+    api_client, petition, frozen_clock
+):
+    frozen_clock[0] = 1_800_000_009.5  # half a second before the boundary
+    SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
+    petition_counts_update()
+
+    frozen_clock[0] = 1_800_000_010.2  # its commit may land here: not shown yet by anybody
+    selectors.petition_count_cache_clear()
+    assert _count(api_client, petition) == 0
+    frozen_clock[0] = 1_800_000_020.0
+    assert _count(api_client, petition) == 1
+
+
+def test_without_a_cache_period_every_request_shows_the_latest_count(api_client, petition, settings):
     settings.PETITIONS_COUNT_CACHE_SECONDS = 0
-    assert _get(api_client, petition).json()["signature_count"] == 0
-    selectors.counts_publish_end(changed=True)
-
-    assert selectors.counts_state_get() == (generation + 1, False)
-    assert _get(api_client, petition).json()["signature_count"] == 1
-
-
-def test_with_redis_down_the_count_is_served_from_the_time_limited_cache(api_client, petition, monkeypatch):
-    monkeypatch.setattr(selectors, "counts_state_get", lambda: None)
-
-    assert _get(api_client, petition).json()["signature_count"] == 0
     SignatureFactory(petition=petition, status=Signature.Status.CONFIRMED)
-    petition_counts_update()  # publishing fails open too
+    petition_counts_update()
 
-    assert _get(api_client, petition).json()["signature_count"] == 1  # this process cleared its own
+    assert _count(api_client, petition) == 1
+    assert Petition.objects.get(pk=petition.pk).public_count == 1
