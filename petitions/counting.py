@@ -173,11 +173,20 @@ def _public_counts_advance() -> int:
     the change's timestamp (petitions.selectors), all at the same moment. Returns how many
     petitions changed."""
     now = count_now()
+    due = Petition.objects.exclude(public_count=F("signature_count"))
+    if settings.PETITION_COUNTS_AFTER_EACH_CHANGE:
+        # The embedded default: one process, which runs the pass itself and drops its cache
+        # after it; nobody to keep in step, so the count shows at once.
+        return due.update(
+            public_count_before=F("public_count"),
+            public_count=F("signature_count"),
+            public_count_changed_at=datetime.fromtimestamp(
+                count_period_start(now) - max(settings.PETITIONS_COUNT_CACHE_SECONDS, 0), tz=UTC
+            ),
+        )
     margin = min(PUBLIC_COUNT_COMMIT_MARGIN_SECONDS, max(settings.PETITIONS_COUNT_CACHE_SECONDS, 0))
     shown_since = datetime.fromtimestamp(count_period_start(now), tz=UTC)
-    due = Petition.objects.exclude(public_count=F("signature_count")).filter(
-        Q(public_count_changed_at__isnull=True) | Q(public_count_changed_at__lte=shown_since)
-    )
+    due = due.filter(Q(public_count_changed_at__isnull=True) | Q(public_count_changed_at__lte=shown_since))
     # One statement: every right-hand side reads the row as it was (before = the old public).
     return due.update(
         public_count_before=F("public_count"),
