@@ -83,11 +83,8 @@ def register_email_batch_builder(kind: str) -> Callable[[EmailBatchBuilder], Ema
     return decorator
 
 
-def base_context(*, campaign_id: int | None = None) -> dict[str, Any]:
-    return {
-        "organisation": campaign_organisation_by_id_get(campaign_id=campaign_id),
-        "public_base_url": settings.PUBLIC_BASE_URL,
-    }
+def base_context(*, organisation: dict[str, str]) -> dict[str, Any]:
+    return {"organisation": organisation, "public_base_url": settings.PUBLIC_BASE_URL}
 
 
 def email_prepare_batch(emails: list[OutgoingEmail]) -> dict[int, PreparedEmail | Exception]:
@@ -120,6 +117,13 @@ class TemplateCache:
 
     def __init__(self) -> None:
         self._templates: dict[str, Any] = {}
+        self._organisations: dict[int | None, dict[str, str]] = {}
+
+    def organisation(self, campaign_id: int | None) -> dict[str, str]:
+        """The imprint of a campaign, looked up once per batch (most rows share a campaign)."""
+        if campaign_id not in self._organisations:
+            self._organisations[campaign_id] = campaign_organisation_by_id_get(campaign_id=campaign_id)
+        return self._organisations[campaign_id]
 
     def render(self, name: str, context: dict[str, Any]) -> str | None:
         if name not in self._templates:
@@ -143,7 +147,7 @@ def email_render(
         prepared = result
     templates = templates or TemplateCache()
     context = {
-        **base_context(campaign_id=email.campaign_id),
+        **base_context(organisation=templates.organisation(email.campaign_id)),
         **email.context,
         **prepared.context,
         "locale": email.locale,
