@@ -17,16 +17,21 @@ import pytest
 
 from tests.conftest import wait_until
 from tests.fixtures.localstripe import CARD_DECLINED_ON_SETUP, CARD_OK
-from tests.integration.test_widget_donate import (  # noqa: F401 (stripe_site is a fixture)
-    fill_card,
-    fill_donor,
-    open_donate_step,
-    stripe_site,
-)
+from tests.integration.test_widget_donate import fill_card, fill_donor, open_donate_step
 
 pytestmark = pytest.mark.integration
 
 STUB = (Path(__file__).resolve().parent.parent / "fixtures" / "express_checkout_stub.js").read_text()
+
+
+@pytest.fixture
+def stripe_site(
+    localstripe: Any, webhook_secret: str, celery_worker: Any, host_site: Any, live_server: Any, settings: Any
+) -> Any:
+    """The host page, with Stripe.js from localstripe and localstripe's webhooks to the service."""
+    settings.STRIPE_JS_URL = f"{localstripe.url}/js.stripe.com/v3/"
+    localstripe.webhook_register("wallet", f"{live_server.url}/api/v1/stripe/webhook/", webhook_secret)
+    return host_site
 
 
 def with_wallet(page: Any, localstripe: Any, *, available: bool, card: str = CARD_OK) -> None:
@@ -66,7 +71,12 @@ def test_it_shows_no_wallet_button_without_a_wallet_and_takes_the_card_as_before
 
 
 def test_it_takes_a_gift_through_the_wallet_button_as_a_card_payment(
-    stripe_site: Any, live_server: Any, page: Any, widget_petition: Any, localstripe: Any, screenshot_dir: Path
+    stripe_site: Any,
+    live_server: Any,
+    page: Any,
+    widget_petition: Any,
+    localstripe: Any,
+    screenshot_dir: Path,
 ) -> None:
     from donations.models import Donation, StripeEvent
 
@@ -81,7 +91,9 @@ def test_it_takes_a_gift_through_the_wallet_button_as_a_card_payment(
 
     fill_donor(form)
     form.get_by_label("50 €", exact=True).check()
-    page.locator("[data-campaign-widget]").screenshot(path=str(screenshot_dir / "widget-de-donate-wallet.png"))
+    page.locator("[data-campaign-widget]").screenshot(
+        path=str(screenshot_dir / "widget-de-donate-wallet.png")
+    )
     wallet.get_by_role("button", name="Apple Pay").click()
 
     page.get_by_role("heading", name="Vielen Dank für Ihre Spende!").wait_for()
