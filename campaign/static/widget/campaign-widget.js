@@ -1045,7 +1045,7 @@
       });
       var element = elements.create("expressCheckout", {
         buttonType: { applePay: "donate", googlePay: "donate" },
-        paymentMethods: { applePay: "always", googlePay: "always", link: "never", paypal: "never", amazonPay: "never", klarna: "never" },
+        paymentMethods: { applePay: "auto", googlePay: "auto", link: "never", paypal: "never", amazonPay: "never", klarna: "never" },
       });
       this.wallet = element;
       element.on("ready", function (event) {
