@@ -65,6 +65,8 @@
       card: "Kreditkarte",
       sepa_debit: "SEPA-Lastschrift",
       card_details: "Kartendaten",
+      wallet: "Mit Apple Pay oder Google Pay spenden",
+      wallet_or: "Oder mit Karte oder Lastschrift:",
       iban: "IBAN",
       invalid_iban: "Diese IBAN ist ungültig. Bitte prüfen Sie die Eingabe.",
       invalid_amount: "Bitte wählen Sie einen Betrag von mindestens 1 €.",
@@ -130,6 +132,8 @@
       card: "Card",
       sepa_debit: "SEPA Direct Debit",
       card_details: "Card details",
+      wallet: "Donate with Apple Pay or Google Pay",
+      wallet_or: "Or by card or direct debit:",
       iban: "IBAN",
       invalid_iban: "This IBAN is not valid. Please check it.",
       invalid_amount: "Please choose an amount of at least €1.",
@@ -886,6 +890,11 @@
 
     var coverFees = h("input", { type: "checkbox" });
     var signer = this.signer;
+    // Apple Pay / Google Pay: hidden until Stripe's Express Checkout Element reports a wallet.
+    var walletMount = h("div", { className: "cw-wallet-button" });
+    var wallet = h("div", { className: "cw-wallet", role: "group", "aria-label": t.wallet, hidden: true }, [
+      walletMount, h("p", { className: "cw-wallet-or", text: t.wallet_or }),
+    ]);
     var cardMount = h("div", { className: "cw-card-element", id: this.id + "-card-element" });
     var cardField = this.field(form, "card", t.card_details, cardMount, {});
     cardMount.removeAttribute("name");
@@ -915,6 +924,7 @@
         this.field(form, "last_name", t.last_name, h("input", { type: "text", autocomplete: "family-name", maxlength: "100", value: signer.last_name || "" }), { required: true }),
       ]),
       this.field(form, "email", t.email, h("input", { type: "email", autocomplete: "email", maxlength: "254", value: signer.email || "" }), { required: true }),
+      wallet,
       method.node,
       cardField,
       ibanField,
@@ -960,21 +970,25 @@
     iban.addEventListener("blur", function () {
       if (iban.value.trim() && !validIban(iban.value)) self.showFieldError(form, "iban", t.invalid_iban);
     });
-    form.node.addEventListener("submit", function (event) {
-      event.preventDefault();
-      self.donate({
+    function choose() {
+      return {
         amount: currentAmount(),
         interval: interval.value(),
         method: method.value(),
         coverFees: coverFees.checked,
         wantsReceipt: wantsReceipt.checked,
-      });
+      };
+    }
+    form.node.addEventListener("submit", function (event) {
+      event.preventDefault();
+      self.donate(choose());
     });
     form.updateButton = updateButton;
     box.textContent = "";
     box.appendChild(form.node);
     updateButton();
     updateMethod();
+    this.mountWallet(wallet, walletMount, form, choose);
     if (focus) heading.focus();
   };
 
@@ -984,12 +998,15 @@
     this.showErrors(form, fields);
   };
 
-  Widget.prototype.stripe = async function () {
+  Widget.prototype.stripe = function () {
+    var self = this;
     if (!this.stripeInstance) {
       var url = this.el.dataset.stripeJs || this.config.stripe_js_url || "https://js.stripe.com/v3/";
       // Stripe.js must be on the page once; the host page may have loaded it already.
-      if (!window.Stripe) await loadScript(url);
-      this.stripeInstance = window.Stripe(this.el.dataset.stripeKey || this.config.stripe_publishable_key);
+      this.stripeInstance = (window.Stripe ? Promise.resolve() : loadScript(url)).then(function () {
+        return window.Stripe(self.el.dataset.stripeKey || self.config.stripe_publishable_key);
+      });
+      this.stripeInstance.catch(function () { self.stripeInstance = null; });
     }
     return this.stripeInstance;
   };
@@ -1015,20 +1032,55 @@
     }
   };
 
-  Widget.prototype.donate = async function (choice) {
-    var t = this.t;
-    var form = this.donateForm;
-    if (form.busy) return;
+  // Apple Pay and Google Pay through Stripe's Express Checkout Element, in setup mode like the
+  // card path: the wallet yields a card PaymentMethod that confirms the donation's SetupIntent,
+  // and `complete` charges it. Shown only when the element's `ready` event lists a wallet.
+  Widget.prototype.mountWallet = async function (box, mount, form, choose) {
+    var self = this;
+    try {
+      var stripe = await this.stripe();
+      if (!mount.isConnected) return;
+      var elements = stripe.elements({
+        mode: "setup", currency: "eur", locale: this.lang, paymentMethodTypes: ["card"],
+      });
+      var element = elements.create("expressCheckout", {
+        buttonType: { applePay: "donate", googlePay: "donate" },
+        paymentMethods: { applePay: "auto", googlePay: "auto", link: "never", paypal: "never", amazonPay: "never", klarna: "never" },
+      });
+      this.wallet = element;
+      element.on("ready", function (event) {
+        var methods = event.availablePaymentMethods || {};
+        box.hidden = !(methods.applePay || methods.googlePay);
+      });
+      element.on("click", function (event) {
+        // Without resolve() the wallet's sheet stays closed; the form names what is missing.
+        if (!form.busy && self.donateCheck(form, Object.assign(choose(), { method: "card" }))) event.resolve({});
+      });
+      element.on("confirm", function (event) {
+        self.donate(Object.assign(choose(), { method: "card", wallet: event.expressPaymentType }), { elements: elements, event: event });
+      });
+      element.mount(mount);
+    } catch (error) {
+      box.hidden = true;
+    }
+  };
+
+  Widget.prototype.donateCheck = function (form, choice) {
     this.clearErrors(form);
     var required = ["first_name", "last_name", "email"];
     if (choice.wantsReceipt) required = required.concat(["street", "postcode", "city", "country"]);
     var fields = this.checkRequired(form, required);
-    if (!(choice.amount >= 100)) fields.amount = [t.invalid_amount];
-    if (choice.method === "sepa_debit" && !validIban(form.inputs.iban.value)) fields.iban = [t.invalid_iban];
-    if (Object.keys(fields).length) {
-      this.showErrors(form, fields);
-      return;
-    }
+    if (!(choice.amount >= 100)) fields.amount = [this.t.invalid_amount];
+    if (choice.method === "sepa_debit" && !validIban(form.inputs.iban.value)) fields.iban = [this.t.invalid_iban];
+    if (Object.keys(fields).length) this.showErrors(form, fields);
+    return !Object.keys(fields).length;
+  };
+
+  Widget.prototype.donate = async function (choice, wallet) {
+    var t = this.t;
+    var form = this.donateForm;
+    var failed = function () { if (wallet) wallet.event.paymentFailed({ reason: "fail" }); };
+    if (form.busy || !this.donateCheck(form, choice)) return failed();
     var v = function (name) { return form.inputs[name].value.trim(); };
     var payload = Object.assign({
       campaign: this.campaignSlug,
@@ -1052,14 +1104,27 @@
     this.announce(t.processing);
     try {
       var stripe = await this.stripe();
+      // The wallet's details are checked before anything is recorded.
+      var submitted = wallet ? await wallet.elements.submit() : {};
+      if (submitted.error) {
+        failed();
+        this.showErrors(form, {}, fmt(t.payment_failed, { message: submitted.error.message || "" }));
+        return;
+      }
       var created = await this.request("POST", "/api/v1/donations/", payload);
       if (!created.ok) {
+        failed();
         this.showErrors(form, created.data.fields || {}, created.status === 429 ? t.throttled : created.data.message);
         return;
       }
       var donation = created.data;
       var billing = { name: payload.first_name + " " + payload.last_name, email: payload.email };
-      var saved = choice.method === "sepa_debit"
+      var saved = wallet
+        ? await stripe.confirmSetup({
+          elements: wallet.elements, clientSecret: donation.client_secret, redirect: "if_required",
+          confirmParams: { return_url: location.href, payment_method_data: { billing_details: billing } },
+        })
+        : choice.method === "sepa_debit"
         ? await stripe.confirmSepaDebitSetup(donation.client_secret, {
           payment_method: { sepa_debit: { iban: form.inputs.iban.value.replace(/\s+/g, "").toUpperCase() }, billing_details: billing },
         })
@@ -1067,6 +1132,7 @@
           payment_method: { card: this.card, billing_details: billing },
         });
       if (saved.error) {
+        failed();
         this.showErrors(form, {}, fmt(t.payment_failed, { message: saved.error.message || "" }));
         return;
       }
@@ -1092,6 +1158,7 @@
       }
       this.showThanks(choice, donation, status);
     } catch (error) {
+      failed();
       this.showErrors(form, {}, t.send_failed + " " + this.networkMessage());
     } finally {
       form.busy = false;
@@ -1113,16 +1180,14 @@
     ]);
     this.donateBox.textContent = "";
     this.donateBox.appendChild(step);
-    if (this.card) {
-      this.card.destroy && this.card.destroy();
-      this.card = null;
-    }
+    [this.card, this.wallet].forEach(function (element) { if (element && element.destroy) element.destroy(); });
+    this.card = this.wallet = null;
     title.focus();
     this.announce(t.thanks_title);
     this.emit("donated", {
       campaign: this.campaignSlug, donation: donation.id, amount: donation.amount || choice.amount,
       total_amount: donation.total_amount || choice.amount, currency: "eur",
-      interval: choice.interval, payment_method: choice.method, status: status,
+      interval: choice.interval, payment_method: choice.method, wallet: choice.wallet || null, status: status,
     });
   };
 
