@@ -51,7 +51,9 @@ def signature_fraud_reason(signature: Signature) -> str:
         if by_ip.filter(created_at__gt=sustained_since).count() > settings.PETITIONS_IP_SUSTAINED_LIMIT:
             # Signers at the big mail providers do not count against the address.
             if not email_domain_is_provider(domain) and (
-                by_ip.filter(created_at__gt=sustained_since).exclude(email_domain__in=mail_providers()).count()
+                by_ip.filter(created_at__gt=sustained_since)
+                .exclude(email_domain__in=mail_providers())
+                .count()
                 > settings.PETITIONS_IP_SUSTAINED_LIMIT
             ):
                 return "ip_sustained"

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from campaign.outbox.queueing import outgoing_email_insert_sql, outgoing_email_publish, outgoing_email_queue
 from petitions.hashing import ip_hash_compute, ip_is_blocked, user_agent_hash_compute
-from petitions.shared_networks import ip_is_allowlisted
 from petitions.models import Petition, Signature
+from petitions.shared_networks import ip_is_allowlisted
 from petitions.validation import SignatureInput
 
 CONFIRMATION_EMAIL_KIND = "petitions-signature-confirm"

@@ -78,11 +78,17 @@ def test_a_bad_trusted_range_stops_the_service_from_starting(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_signing_hashes_the_address_the_trusted_proxy_saw(api_client, petition, settings, petitions_isolation):
+def test_signing_hashes_the_address_the_trusted_proxy_saw(
+    api_client, petition, settings, petitions_isolation
+):
     url = f"/api/v1/petitions/{petition.slug}/signatures/"
     settings.NUM_PROXIES, settings.TRUSTED_PROXY_RANGES = 0, []
     api_client.post(
-        url, sign_payload(email="a@example.org"), format="json", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=SPOOFED
+        url,
+        sign_payload(email="a@example.org"),
+        format="json",
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=SPOOFED,
     )
     settings.TRUSTED_PROXY_RANGES = ["10.0.0.0/8"]
     api_client.post(
@@ -99,7 +105,9 @@ def test_signing_hashes_the_address_the_trusted_proxy_saw(api_client, petition, 
 
 
 @pytest.mark.django_db
-def test_the_throttle_counts_the_client_behind_the_proxy_not_the_spoofed_entry(api_client, petition, monkeypatch, settings):
+def test_the_throttle_counts_the_client_behind_the_proxy_not_the_spoofed_entry(
+    api_client, petition, monkeypatch, settings
+):
     from campaign.throttles import FailOpenScopedRateThrottle
     from petitions.throttles import throttle_counts_clear
 

@@ -89,8 +89,8 @@ def _sign(api_client, petition, payload: dict, address: str, user_agent: str) ->
 
 
 def _fraud_check_all(petition) -> dict[str, str]:
-    for signature_id in Signature.objects.filter(petition=petition).order_by("created_at", "id").values_list(
-        "id", flat=True
+    for signature_id in (
+        Signature.objects.filter(petition=petition).order_by("created_at", "id").values_list("id", flat=True)
     ):
         signature_fraud_check(signature_id=signature_id)
     return dict(Signature.objects.filter(petition=petition).values_list("email", "flag_reason"))
@@ -159,7 +159,9 @@ def test_one_name_with_many_addresses_is_flagged_whatever_the_browser(api_client
 
     assert statuses == [202] * 15
     reasons = list(
-        Signature.objects.filter(petition=petition).order_by("created_at", "id").values_list("email", flat=True)
+        Signature.objects.filter(petition=petition)
+        .order_by("created_at", "id")
+        .values_list("email", flat=True)
     )
     flags = _fraud_check_all(petition)
     assert [flags[email] for email in reasons] == [""] * 10 + ["ip_burst"] * 5
@@ -193,7 +195,11 @@ def test_provider_signers_do_not_count_against_the_sustained_window(petition, se
     made = []
     for i, domain in enumerate(["gmx.de", "web.de", "gmail.com", "gmx.de", "firma.example", "firma.example"]):
         signature = SignatureFactory(
-            petition=petition, ip_hash=ip_hash, email=f"p{i}@{domain}", email_domain=domain, first_name=f"N{i}x"
+            petition=petition,
+            ip_hash=ip_hash,
+            email=f"p{i}@{domain}",
+            email_domain=domain,
+            first_name=f"N{i}x",
         )
         Signature.objects.filter(pk=signature.pk).update(created_at=timezone.now() - timedelta(hours=6 - i))
         made.append(signature)
