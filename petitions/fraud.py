@@ -7,17 +7,12 @@ from datetime import timedelta
 from functools import lru_cache
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from petitions.models import Signature
-from petitions.shared_networks import Signer, burst_is_scripted, email_domain_is_provider, mail_providers
+from petitions.shared_networks import email_domain_is_provider, ip_burst_is_scripted, without_providers
 
 logger = logging.getLogger(__name__)
-
-# The most signatures of one burst the pattern check reads (the throttle keeps a burst from one
-# address far below this).
-BURST_ROWS_MAX = 2000
 
 
 @lru_cache(maxsize=1)
@@ -45,15 +40,13 @@ def signature_fraud_reason(signature: Signature) -> str:
         burst_since = signature.created_at - timedelta(seconds=settings.PETITIONS_IP_BURST_SECONDS)
         if by_ip.filter(created_at__gt=burst_since).count() > settings.PETITIONS_IP_BURST_LIMIT:
             # A busy address: a crowd behind one NAT, or a script? Only a pattern flags.
-            if _burst_is_scripted(signature, by_ip.filter(created_at__gt=burst_since)):
+            if ip_burst_is_scripted(signature, by_ip.filter(created_at__gt=burst_since)):
                 return "ip_burst"
         sustained_since = signature.created_at - timedelta(seconds=settings.PETITIONS_IP_SUSTAINED_SECONDS)
         if by_ip.filter(created_at__gt=sustained_since).count() > settings.PETITIONS_IP_SUSTAINED_LIMIT:
             # Signers at the big mail providers do not count against the address.
             if not email_domain_is_provider(domain) and (
-                by_ip.filter(created_at__gt=sustained_since)
-                .exclude(email_domain__in=mail_providers())
-                .count()
+                without_providers(by_ip.filter(created_at__gt=sustained_since)).count()
                 > settings.PETITIONS_IP_SUSTAINED_LIMIT
             ):
                 return "ip_sustained"
@@ -65,15 +58,6 @@ def signature_fraud_reason(signature: Signature) -> str:
         ):
             return "domain_rate"
     return ""
-
-
-def _burst_is_scripted(signature: Signature, burst: QuerySet[Signature]) -> bool:
-    """Reads the burst's signatures (only for a busy address, newest first, bounded) and asks
-    petitions.shared_networks whether this one belongs to a scripted pattern."""
-    fields = ("email", "first_name", "last_name", "user_agent_hash")
-    recent = [Signer(*row) for row in burst.order_by("-created_at").values_list(*fields)[:BURST_ROWS_MAX]]
-    own = Signer(signature.email, signature.first_name, signature.last_name, signature.user_agent_hash)
-    return burst_is_scripted(own, recent)
 
 
 def signature_fraud_check(*, signature_id: int) -> None:

@@ -21,10 +21,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from campaign.client_ip import address_in_ranges
+from petitions.models import Signature
 
 _DIGITS = re.compile(r"\d+")
+# The most signatures of one burst the pattern check reads (the throttle keeps a burst from one
+# address far below this).
+BURST_ROWS_MAX = 2000
 
 
 def ip_is_allowlisted(ip: str) -> bool:
@@ -42,8 +47,9 @@ def email_domain_is_provider(domain: str) -> bool:
     return bool(domain) and domain in _providers(tuple(settings.PETITIONS_MAIL_PROVIDERS))
 
 
-def mail_providers() -> frozenset[str]:
-    return _providers(tuple(settings.PETITIONS_MAIL_PROVIDERS))
+def without_providers(signatures: QuerySet[Signature]) -> QuerySet[Signature]:
+    """The signatures whose mail domain is not one of the big providers."""
+    return signatures.exclude(email_domain__in=_providers(tuple(settings.PETITIONS_MAIL_PROVIDERS)))
 
 
 @dataclass(frozen=True)
@@ -90,3 +96,12 @@ def burst_is_scripted(signer: Signer, recent: Iterable[Signer]) -> bool:
         if same_address >= limit or same_name >= limit:
             return True
     return False
+
+
+def ip_burst_is_scripted(signature: Signature, burst: QuerySet[Signature]) -> bool:
+    """Reads the burst's signatures (only for a busy address: newest first, bounded) and tells
+    whether this one belongs to a scripted pattern among them."""
+    fields = ("email", "first_name", "last_name", "user_agent_hash")
+    recent = [Signer(*row) for row in burst.order_by("-created_at").values_list(*fields)[:BURST_ROWS_MAX]]
+    own = Signer(signature.email, signature.first_name, signature.last_name, signature.user_agent_hash)
+    return burst_is_scripted(own, recent)
