@@ -209,3 +209,19 @@ def test_provider_signers_do_not_count_against_the_sustained_window(petition, se
 
     # Six from the address in a day, but only two outside the big providers: under the limit.
     assert not Signature.objects.filter(petition=petition, is_flagged=True).exists()
+
+
+@pytest.mark.parametrize(
+    ("email", "pattern"),
+    [
+        ("a1@flood.example", "a#"),
+        ("A17@other.example", "a#"),
+        ("bot-01-x@x.example", "bot-#-x"),
+        ("name+1@x.example", "name+#"),
+        ("lena.schmidt@gmx.de", ""),  # not numbered: no pattern of its own
+    ],
+)
+def test_numbered_addresses_share_a_pattern(email, pattern):
+    from petitions.shared_networks import address_pattern
+
+    assert address_pattern(email) == pattern
