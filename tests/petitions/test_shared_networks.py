@@ -225,3 +225,18 @@ def test_numbered_addresses_share_a_pattern(email, pattern):
     from petitions.shared_networks import address_pattern
 
     assert address_pattern(email) == pattern
+
+
+def test_the_user_agent_is_kept_only_as_a_hash_and_erased_by_a_withdrawal(api_client, petition, address):
+    from petitions.models import SignatureToken
+    from petitions.tokens import signature_token_mint
+
+    _sign(api_client, petition, sign_payload(), address, USER_AGENTS[0])
+    signature = Signature.objects.get(petition=petition)
+    assert len(signature.user_agent_hash) == 64 and "Mozilla" not in signature.user_agent_hash
+    token = signature_token_mint(signature_id=signature.pk, purpose=SignatureToken.Purpose.WITHDRAW)
+
+    api_client.post("/api/v1/signatures/withdraw/", {"token": token}, format="json")
+
+    signature.refresh_from_db()
+    assert (signature.status, signature.user_agent_hash, signature.ip_hash) == ("withdrawn", "", "")
