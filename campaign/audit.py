@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from campaign.client_ip import request_client_ip
 from campaign.middleware import is_public_api_path
 from campaign.models import AuditEntry
 
@@ -32,16 +33,6 @@ logger = logging.getLogger(__name__)
 _current_request: ContextVar[Any] = ContextVar("audit_current_request", default=None)
 
 PURGE_SETTING = "campaign.audit_purge"
-
-
-def request_client_ip(request: Any) -> str:
-    """The client address, trusting X-Forwarded-For only as far as NUM_PROXIES says."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    if settings.NUM_PROXIES:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if forwarded:
-            return str(forwarded[-min(settings.NUM_PROXIES, len(forwarded))])
-    return str(remote)
 
 
 def ip_hash_compute(ip: str) -> str:

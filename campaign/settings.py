@@ -7,6 +7,7 @@ to start without them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import overload
@@ -56,6 +57,22 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None or value == "":
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def ip_ranges_check(name: str, values: list[str]) -> list[str]:
+    """CIDR ranges (or single addresses) of a list setting, refusing to start on a bad one."""
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or CIDR range") from None
+    return values
+
+
+def lines_read(path: Path) -> list[str]:
+    """The entries of a vendored list: one a line, `#` starts a comment."""
+    entries = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [entry for entry in entries if entry]
 
 
 def require(name: str, value: str | None) -> str:
@@ -303,36 +320,19 @@ PETITIONS_IP_SUSTAINED_LIMIT = env_int("PETITIONS_IP_SUSTAINED_LIMIT", 100)
 PETITIONS_IP_SUSTAINED_SECONDS = env_int("PETITIONS_IP_SUSTAINED_SECONDS", 86400)
 PETITIONS_DOMAIN_LIMIT = env_int("PETITIONS_DOMAIN_LIMIT", 50)
 PETITIONS_DOMAIN_SECONDS = env_int("PETITIONS_DOMAIN_SECONDS", 3600)
-PETITIONS_DOMAIN_ALLOWLIST = env_list(
-    "PETITIONS_DOMAIN_ALLOWLIST",
-    [
-        "gmail.com",
-        "web.de",
-        "gmx.de",
-        "gmx.net",
-        "gmx.at",
-        "gmx.ch",
-        "t-online.de",
-        "yahoo.com",
-        "yahoo.de",
-        "outlook.com",
-        "outlook.de",
-        "hotmail.com",
-        "hotmail.de",
-        "live.com",
-        "live.de",
-        "icloud.com",
-        "me.com",
-        "aol.com",
-        "freenet.de",
-        "posteo.de",
-        "mailbox.org",
-        "proton.me",
-        "protonmail.com",
-        "arcor.de",
-        "bluewin.ch",
-    ],
+# The big consumer mail providers (a vendored list, petitions/data/mail_providers.txt): a
+# signer with such an address does not count against the per-IP windows (throttle and the
+# sustained flag; see docs/petitions.md#shared-networks), and such a domain has no domain limit.
+PETITIONS_MAIL_PROVIDERS = env_list(
+    "PETITIONS_MAIL_PROVIDERS", lines_read(BASE_DIR / "petitions" / "data" / "mail_providers.txt")
 )
+PETITIONS_DOMAIN_ALLOWLIST = env_list("PETITIONS_DOMAIN_ALLOWLIST", PETITIONS_MAIL_PROVIDERS)
+# Networks known to put many signers behind one address (a school, a conference venue): no
+# per-IP window applies to them, neither the throttle nor the IP flags.
+PETITIONS_IP_ALLOWLIST = ip_ranges_check("PETITIONS_IP_ALLOWLIST", env_list("PETITIONS_IP_ALLOWLIST"))
+# In a burst over PETITIONS_IP_BURST_LIMIT, this many signatures of one pattern (numbered
+# addresses from one user agent, or one name) flag; a crowd of different people does not.
+PETITIONS_IP_BURST_PATTERN_LIMIT = env_int("PETITIONS_IP_BURST_PATTERN_LIMIT", 3)
 PETITIONS_BLOCKED_EMAIL_DOMAINS = env_list("PETITIONS_BLOCKED_EMAIL_DOMAINS")
 PETITIONS_BLOCKED_IP_RANGES = env_list("PETITIONS_BLOCKED_IP_RANGES")
 PETITIONS_BLOCK_DISPOSABLE_DOMAINS = env_bool("PETITIONS_BLOCK_DISPOSABLE_DOMAINS", True)
@@ -561,7 +561,10 @@ CORS_URLS_REGEX = r"^/api/v1/(?!staff/).*$"
 # Pages embedding the widget may read the request id (to quote it in a support request).
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 CORS_ALLOW_CREDENTIALS = False
+# Trusted reverse proxies (campaign/client_ip.py): how many stand in front of the service,
+# and/or the CIDR ranges of their addresses. Neither: X-Forwarded-For is ignored.
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
+TRUSTED_PROXY_RANGES = ip_ranges_check("TRUSTED_PROXY_RANGES", env_list("TRUSTED_PROXY_RANGES"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 
 if not DEBUG:
@@ -596,9 +599,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "campaign.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "NUM_PROXIES": NUM_PROXIES or None,
     "DEFAULT_THROTTLE_RATES": {
+        # Per IP, signers with an address at a big mail provider not counted (see
+        # docs/petitions.md#shared-networks); the second counts every signing of the address.
         "sign": env_str("THROTTLE_SIGN_RATE", "30/minute"),
+        "sign_max": env_str("THROTTLE_SIGN_MAX_RATE", "120/minute"),
         "donate": env_str("THROTTLE_DONATE_RATE", "10/minute"),
         "token": env_str("THROTTLE_TOKEN_RATE", "30/minute"),
         "manage_link": env_str("THROTTLE_MANAGE_LINK_RATE", "5/hour"),

@@ -12,6 +12,8 @@ from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import ScopedRateThrottle
 
+from campaign.client_ip import request_client_ip
+
 logger = logging.getLogger(__name__)
 
 
@@ -24,6 +26,10 @@ class FailOpenScopedRateThrottle(ScopedRateThrottle):
     """
 
     _retry_after: int | None = None
+
+    def get_ident(self, request: Any) -> str:
+        # The one client address of the service (trusted proxies only; campaign.client_ip).
+        return request_client_ip(request)
 
     def allow_request(self, request: Any, view: Any) -> bool:
         try:

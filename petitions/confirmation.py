@@ -117,6 +117,7 @@ def signature_withdraw(*, token: str) -> Signature:
     signature.email_domain = ""
     signature.city = ""
     signature.ip_hash = ""
+    signature.user_agent_hash = ""
     signature.consent_origin = ""
     signature.referrer = ""
     signature.newsletter_consent = False
@@ -139,6 +140,7 @@ def signature_withdraw(*, token: str) -> Signature:
             "email_domain",
             "city",
             "ip_hash",
+            "user_agent_hash",
             "consent_origin",
             "referrer",
             "newsletter_consent",

@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from petitions.models import Signature
+from petitions.shared_networks import email_domain_is_provider, ip_burst_is_scripted, without_providers
 
 logger = logging.getLogger(__name__)
 
@@ -113,12 +114,27 @@ def _listed_reason(signature: Signature) -> str:
     return ""
 
 
-def _ip_reason(counts: list[int]) -> str:
+def _ip_reason(signature: Signature, counts: list[int]) -> str:
+    """The verdict of the address windows. A count over its limit is only a busy address (a
+    crowd behind one NAT, or a script?): the extra read that tells them apart runs only then."""
     burst, sustained = counts
+    by_ip = Signature.objects.filter(
+        petition_id=signature.petition_id, ip_hash=signature.ip_hash, created_at__lte=signature.created_at
+    )
     if burst > settings.PETITIONS_IP_BURST_LIMIT:
-        return "ip_burst"
-    if sustained > settings.PETITIONS_IP_SUSTAINED_LIMIT:
-        return "ip_sustained"
+        since = signature.created_at - timedelta(seconds=settings.PETITIONS_IP_BURST_SECONDS)
+        if ip_burst_is_scripted(signature, by_ip.filter(created_at__gt=since)):
+            return "ip_burst"
+    if sustained > settings.PETITIONS_IP_SUSTAINED_LIMIT and not email_domain_is_provider(
+        signature.email_domain
+    ):
+        # Signers at the big mail providers do not count against the address.
+        since = signature.created_at - timedelta(seconds=settings.PETITIONS_IP_SUSTAINED_SECONDS)
+        if (
+            without_providers(by_ip.filter(created_at__gt=since)).count()
+            > settings.PETITIONS_IP_SUSTAINED_LIMIT
+        ):
+            return "ip_sustained"
     return ""
 
 
@@ -132,12 +148,14 @@ def signature_fraud_reasons(signatures: list[Signature]) -> dict[int, str]:
         items=[
             (s.pk, s.ip_hash, s.petition_id, s.created_at)
             for s in signatures
-            if s.ip_hash and not reasons[s.pk]
+            # An allow-listed network (a school, a conference) has no per-IP windows.
+            if s.ip_hash and not s.ip_allowlisted and not reasons[s.pk]
         ],
         windows=_ip_windows(),
     )
+    by_id = {s.pk: s for s in signatures}
     for pk, counts in by_ip.items():
-        reasons[pk] = _ip_reason(counts)
+        reasons[pk] = _ip_reason(by_id[pk], counts)
     by_domain = _window_counts_many(
         column="email_domain",
         items=[

@@ -21,6 +21,14 @@ def ip_hash_compute(ip: str) -> str:
     return hmac.new(settings.HASH_SECRET.encode(), ip.encode(), hashlib.sha256).hexdigest()
 
 
+def user_agent_hash_compute(user_agent: str) -> str:
+    """HMAC-SHA256 of the User-Agent header (a salted namespace apart from the IP hashes): lets
+    the burst check see that signings came from the same browser build, nothing more."""
+    if not user_agent:
+        return ""
+    return hmac.new(settings.HASH_SECRET.encode(), f"ua:{user_agent}".encode(), hashlib.sha256).hexdigest()
+
+
 def token_hash(token: str) -> str:
     # Tokens carry 256 random bits, so a plain SHA-256 cannot be brute-forced.
     return hashlib.sha256(token.encode()).hexdigest()

@@ -151,6 +151,11 @@ class Signature(TimeStampedModel):
     consent_at = models.DateTimeField(null=True, blank=True)
     consent_origin = models.CharField(max_length=500, blank=True)
     ip_hash = models.CharField(max_length=64, blank=True)
+    # For the burst check (petitions.shared_networks): an HMAC of the User-Agent header (equal
+    # browsers compare equal, nothing more), and whether the address was in
+    # PETITIONS_IP_ALLOWLIST at signing (the worker sees only the hash).
+    user_agent_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    ip_allowlisted = models.BooleanField(default=False, db_default=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Whether the signature is currently included in Petition.signature_count (counter pass).

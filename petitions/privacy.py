@@ -69,6 +69,7 @@ def signatures_erase(email: str) -> ErasureOutcome:
             # their recount) are computed from it. Any other one has no use for it.
             **({} if signature.counted else {"postcode": ""}),
             ip_hash="",
+            user_agent_hash="",
             consent_origin="",
             referrer="",
             newsletter_consent=False,

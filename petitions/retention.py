@@ -79,6 +79,7 @@ def signatures_retention_apply(*, now: datetime | None = None, batch_size: int =
                 email_domain="",
                 city="",
                 ip_hash="",
+                user_agent_hash="",
                 consent_origin="",
                 referrer="",
                 updated_at=now,

@@ -91,9 +91,10 @@ def _check_explanation(code: str) -> str:
         "domain_blocked": "The e-mail domain is on the blocklist (PETITIONS_BLOCKED_EMAIL_DOMAINS).",
         "domain_disposable": "The e-mail domain belongs to a disposable-mail provider.",
         "ip_burst": f"More than {s.PETITIONS_IP_BURST_LIMIT} signatures from the same IP hash within "
-        f"{s.PETITIONS_IP_BURST_SECONDS} s.",
-        "ip_sustained": f"More than {s.PETITIONS_IP_SUSTAINED_LIMIT} signatures from the same IP hash "
-        f"within {s.PETITIONS_IP_SUSTAINED_SECONDS} s.",
+        f"{s.PETITIONS_IP_BURST_SECONDS} s, and at least {s.PETITIONS_IP_BURST_PATTERN_LIMIT} of them "
+        "numbered addresses from one browser or one name.",
+        "ip_sustained": f"More than {s.PETITIONS_IP_SUSTAINED_LIMIT} signatures outside the big mail "
+        f"providers from the same IP hash within {s.PETITIONS_IP_SUSTAINED_SECONDS} s.",
         "domain_rate": f"More than {s.PETITIONS_DOMAIN_LIMIT} signatures from the same e-mail domain "
         f"within {s.PETITIONS_DOMAIN_SECONDS} s.",
         "staff": "Flagged by staff in the admin.",

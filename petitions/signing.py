@@ -13,8 +13,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from campaign.outbox.queueing import outgoing_email_insert_sql, outgoing_email_publish, outgoing_email_queue
-from petitions.hashing import ip_hash_compute, ip_is_blocked
+from petitions.hashing import ip_hash_compute, ip_is_blocked, user_agent_hash_compute
 from petitions.models import Petition, Signature
+from petitions.shared_networks import ip_is_allowlisted
 from petitions.validation import SignatureInput
 
 CONFIRMATION_EMAIL_KIND = "petitions-signature-confirm"
@@ -48,7 +49,9 @@ def _resend_allowed_before(now: datetime) -> datetime:
     return now - timedelta(minutes=settings.PETITIONS_CONFIRMATION_RESEND_MINUTES)
 
 
-def signature_create(*, petition: PetitionForSigning, data: SignatureInput, ip: str, origin: str) -> None:
+def signature_create(
+    *, petition: PetitionForSigning, data: SignatureInput, ip: str, origin: str, user_agent: str = ""
+) -> None:
     """Records a signature and its confirmation mail in one transaction, or, for an address
     that already signed, re-sends the confirmation (capped: PETITIONS_CONFIRMATION_MAX_MAILS in
     total, one per PETITIONS_CONFIRMATION_RESEND_MINUTES). The caller answers the same for
@@ -85,6 +88,8 @@ def signature_create(*, petition: PetitionForSigning, data: SignatureInput, ip: 
         "consent_at": now,
         "consent_origin": origin[:500],
         "ip_hash": ip_hash_compute(ip),
+        "user_agent_hash": user_agent_hash_compute(user_agent),
+        "ip_allowlisted": ip_is_allowlisted(ip),
         "counted": False,
         "confirmation_mail_count": 1,
         "confirmation_mail_at": now,
@@ -108,7 +113,8 @@ def _signature_insert_sql() -> str:
         "created_at updated_at petition_id first_name last_name email email_normalized email_domain "
         "postcode country city locale status is_flagged flag_reason newsletter_consent updates_consent "
         "show_name_publicly share_name_with_officials utm_source utm_medium utm_campaign referrer "
-        "consent_version consent_text_hash consent_at consent_origin ip_hash counted "
+        "consent_version consent_text_hash consent_at consent_origin ip_hash user_agent_hash ip_allowlisted "
+        "counted "
         "confirmation_mail_count confirmation_mail_at"
     ).split()
     placeholders = ", ".join(f"%({c})s" for c in columns)

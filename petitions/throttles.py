@@ -24,6 +24,8 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 from campaign.throttles import FailOpenScopedRateThrottle
+from petitions.shared_networks import email_domain_is_provider, ip_is_allowlisted
+from petitions.validation import email_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class _Window:
     ttl: int
     known_total: int = 0  # all processes' count, as of the last sync
     pending: int = 0  # this process's requests not yet added to Redis
+    ends: float = 0.0  # when the window ends (the throttle's timer)
 
 
 class _LocalCounts:
@@ -78,33 +81,63 @@ def _shared_incr(increments: dict[str, tuple[int, int]]) -> dict[str, int]:
     return totals
 
 
-class SignRateThrottle(FailOpenScopedRateThrottle):
-    """`FailOpenScopedRateThrottle` (the same scope and rate setting) counted locally first and
-    shared through Redis in batches (see the module docstring)."""
+def _email_domain(request: Any) -> str:
+    """The mail domain of the signing form (its validation comes later, in the view)."""
+    data = request.data
+    email = data.get("email") if isinstance(data, dict) else None
+    return email_normalize(email)[1] if isinstance(email, str) else ""
 
+
+class SignRateThrottle(FailOpenScopedRateThrottle):
+    """`FailOpenScopedRateThrottle` counted locally first and shared through Redis in batches
+    (see the module docstring), with two windows per client address: the scope's (`sign`,
+    `THROTTLE_SIGN_RATE`), which signers from the big mail providers do not count against, and
+    `sign_max` (`THROTTLE_SIGN_MAX_RATE`), which every signing counts against. Addresses in
+    `PETITIONS_IP_ALLOWLIST` have neither (docs/petitions.md, "Shared networks")."""
+
+    max_scope = "sign_max"
     _wait_seconds: float | None = None
 
     def allow_request(self, request: Any, view: Any) -> bool:
         self.scope = getattr(view, self.scope_attr, None)
         if not self.scope:
             return True
-        self.rate = self.get_rate()
-        if self.rate is None:
+        ident = self.get_ident(request)
+        if ip_is_allowlisted(ident):
             return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        assert self.num_requests is not None and self.duration is not None  # a set rate parses to numbers
+        scopes = [self.max_scope]
+        if not email_domain_is_provider(_email_domain(request)):
+            scopes.append(self.scope)
         now = self.timer()
-        window = int(now // self.duration)
-        self._wait_seconds = self.duration - (now % self.duration)
-        key = f"throttle:{self.scope}:{self.get_ident(request)}:{self.rate}:{window}"
+        windows: list[tuple[str, int, float]] = []  # (key, limit, seconds left)
+        for scope in scopes:
+            rate = self.THROTTLE_RATES.get(scope)
+            if rate is None:
+                continue
+            num_requests, duration = self.parse_rate(rate)
+            assert num_requests is not None and duration is not None  # a set rate parses to numbers
+            window = int(now // duration)
+            key = f"throttle:{scope}:{ident}:{rate}:{window}"
+            windows.append((key, num_requests, duration - (now % duration)))
+            if scope == self.scope:
+                self.rate, self.num_requests, self.duration = rate, num_requests, duration
+        if not windows:
+            return True
         monotonic = time.monotonic()
         with _counts.lock:
-            entry = _counts.windows.get(key)
-            if entry is None:
-                entry = _counts.windows[key] = _Window(window=window, ttl=self.duration + 1)
-            if entry.known_total + entry.pending >= self.num_requests:
-                return False
-            entry.pending += 1
+            entries = []
+            for key, limit, left in windows:
+                entry = _counts.windows.get(key)
+                if entry is None:
+                    entry = _counts.windows[key] = _Window(
+                        window=int(key.rsplit(":", 1)[1]), ttl=int(left) + 2, ends=now + left
+                    )
+                if entry.known_total + entry.pending >= limit:
+                    self._wait_seconds = left
+                    return False
+                entries.append(entry)
+            for entry in entries:
+                entry.pending += 1
             if monotonic - _counts.synced_at < THROTTLE_SYNC_SECONDS:
                 return True
             _counts.synced_at = monotonic
@@ -112,9 +145,8 @@ class SignRateThrottle(FailOpenScopedRateThrottle):
             for w in _counts.windows.values():
                 w.pending = 0
             # Windows that ended are of no further use.
-            for stale in [k for k, w in _counts.windows.items() if w.window < window and not w.pending]:
-                if stale not in batch:
-                    del _counts.windows[stale]
+            for stale in [k for k, w in _counts.windows.items() if w.ends <= now and k not in batch]:
+                del _counts.windows[stale]
         self._sync(batch)
         return True
 

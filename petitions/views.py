@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from campaign.api import PublicAPIView
 from campaign.attribution import signing_reference_make
+from campaign.client_ip import request_client_ip
 from campaign.exceptions import ApplicationError, error_body
 from campaign.permissions import EXPORT_PERSONAL_DATA, ORGANISE, HasStaffPermission
 from campaign.privacy.permissions import IsOrganiser
@@ -60,16 +61,6 @@ from petitions.validation import SignatureInputError, signature_input_validate
 SIGNATURE_ACCEPTED = {"status": "pending_confirmation"}
 
 
-def request_client_ip(request: Any) -> str:
-    """The client address, trusting X-Forwarded-For only as far as NUM_PROXIES says."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    if settings.NUM_PROXIES:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if forwarded:
-            return forwarded[-min(settings.NUM_PROXIES, len(forwarded))]
-    return remote
-
-
 class SignatureCreateView(PublicAPIView):
     throttle_classes = [SignRateThrottle]
     throttle_scope = "sign"
@@ -93,7 +84,13 @@ class SignatureCreateView(PublicAPIView):
                     fields={"altcha": [_("Solve the challenge again.")]},
                 )
         origin = request.META.get("HTTP_ORIGIN") or request.META.get("HTTP_REFERER", "")
-        signature_create(petition=petition, data=data, ip=request_client_ip(request), origin=origin)
+        signature_create(
+            petition=petition,
+            data=data,
+            ip=request_client_ip(request),
+            origin=origin,
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
         return Response(SIGNATURE_ACCEPTED, status=status.HTTP_202_ACCEPTED)
 
 

@@ -31,7 +31,7 @@ def fuzz_target(
     from tests.fixtures.petitions import PetitionFactory, SignatureFactory
 
     # Many requests from one address: past the throttles, to the views themselves.
-    for scope in ("sign", "donate", "token"):
+    for scope in ("sign", "sign_max", "donate", "token"):
         monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, "100000/minute")
     campaign = CampaignFactory(slug="fuzz-campaign")
     petition = PetitionFactory(campaign=campaign, slug="fuzz-petition")
