@@ -15,12 +15,7 @@ from campaign.models import Campaign
 from donations.report_selectors import donation_report_get
 from officials.selectors import constituency_totals_get, region_totals_by_state
 from petitions.models import Petition
-from petitions.report_selectors import (
-    signature_report_by_day,
-    signature_report_by_referrer,
-    signature_report_by_source,
-    signature_report_totals_get,
-)
+from petitions.report_selectors import signature_report_get
 
 TOP_CONSTITUENCIES = 15
 TOP_SOURCES = 25
@@ -107,8 +102,8 @@ def _report(
     per_petition: bool,
 ) -> dict[str, Any]:
     ids = [p.pk for p in petitions]
-    totals = signature_report_totals_get(petition_ids=ids)
-    sources = signature_report_by_source(petition_ids=ids)
+    signatures = signature_report_get(petition_ids=ids)
+    totals, sources = signatures["totals"], signatures["by_source"]
     donations = donation_report_get(
         campaign=campaign, petition_slugs=[p.slug for p in petitions] if per_petition else None
     )
@@ -120,12 +115,10 @@ def _report(
         "petitions": [{"slug": p.slug, "title": p.title_de} for p in petitions],
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "totals": {**totals, "confirmation_rate": _rate(totals["confirmed"], totals["signed"])},
-        "signatures_by_day": _days_filled(
-            signature_report_by_day(petition_ids=ids), ("signed", "confirmed", "pending")
-        ),
+        "signatures_by_day": _days_filled(signatures["by_day"], ("signed", "confirmed", "pending")),
         **_regions(petitions),
         "sources": sources[:TOP_SOURCES],
-        "referrers": signature_report_by_referrer(petition_ids=ids),
+        "referrers": signatures["by_referrer"],
         "donations": {
             "amount": donations["amount"],
             "count": donations["count"],

@@ -1,73 +1,82 @@
-"""Aggregated reads for the staff campaign report: signatures per day, per source and per
-referring domain. Every figure is one GROUP BY in PostgreSQL; no signature row is loaded."""
+"""Aggregated reads for the staff campaign report: the totals, signatures per day, per source
+and per referring domain of some petitions, in ONE scan of their signatures: a GROUP BY
+GROUPING SETS in PostgreSQL, so a petition with a million signatures is read once, and no
+signature row is loaded into Python.
+
+Days are built from hour buckets (epoch hours, UTC: cheap to compute per row, unlike a time
+zone conversion) and put into the project's time zone afterwards; its offsets are whole
+hours, so each hour lies in exactly one local day."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import CharField, Count, F, Func, Q, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.conf import settings
+from django.db import connection
 
 from petitions.models import Signature
 
-CONFIRMED_Q = Q(status=Signature.Status.CONFIRMED, is_flagged=False)
-PENDING_Q = Q(status=Signature.Status.PENDING)
-# The host of the referring page: scheme and path dropped, lower case, "www." kept.
-REFERRER_HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)"
+# The host of the referring page: what lies between "scheme://" and the next "/", without a
+# port, lower case ("www." kept). split_part is far cheaper per row than a regular expression.
+_DOMAIN_SQL = (
+    "CASE WHEN referrer LIKE '%%://%%' "
+    "THEN lower(split_part(split_part(split_part(referrer, '/', 3), ':', 1), '?', 1)) ELSE '' END"
+)
+
+_REPORT_SQL = f"""
+SELECT GROUPING(hour) AS no_hour, GROUPING(utm_source, utm_medium, utm_campaign) AS no_source,
+       GROUPING(domain) AS no_domain, hour, utm_source, utm_medium, utm_campaign, domain,
+       count(*) AS signed,
+       count(*) FILTER (WHERE status = 'confirmed' AND NOT is_flagged) AS confirmed,
+       count(*) FILTER (WHERE status = 'pending') AS pending,
+       count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
+       count(*) FILTER (WHERE is_flagged) AS flagged
+FROM (
+    SELECT floor(extract(epoch FROM created_at) / 3600)::bigint AS hour,
+           utm_source, utm_medium, utm_campaign, {_DOMAIN_SQL} AS domain, status, is_flagged
+    FROM "{Signature._meta.db_table}"
+    WHERE petition_id = ANY(%(petition_ids)s)
+) AS s
+GROUP BY GROUPING SETS ((hour), (utm_source, utm_medium, utm_campaign), (domain), ())
+"""  # noqa: S608 - fixed SQL, the table name from the model
 
 
-def _signatures(petition_ids: Sequence[int]) -> Any:
-    return Signature.objects.filter(petition_id__in=list(petition_ids))
-
-
-def signature_report_totals_get(*, petition_ids: Sequence[int]) -> dict[str, int]:
-    """Signed (every signing), confirmed (and not flagged), pending, withdrawn, flagged."""
-    return _signatures(petition_ids).aggregate(
-        signed=Count("pk"),
-        confirmed=Count("pk", filter=CONFIRMED_Q),
-        pending=Count("pk", filter=PENDING_Q),
-        withdrawn=Count("pk", filter=Q(status=Signature.Status.WITHDRAWN)),
-        flagged=Count("pk", filter=Q(is_flagged=True)),
-    )
-
-
-def signature_report_by_day(*, petition_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """Signings per day of signing (project time zone), split by whether they are confirmed
-    or still pending."""
-    rows = (
-        _signatures(petition_ids)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(
-            signed=Count("pk"),
-            confirmed=Count("pk", filter=CONFIRMED_Q),
-            pending=Count("pk", filter=PENDING_Q),
-        )
-        .order_by("day")
-    )
-    return [dict(row) for row in rows]
-
-
-def signature_report_by_source(*, petition_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """Signed and confirmed per (utm_source, utm_medium, utm_campaign), largest first."""
-    rows = (
-        _signatures(petition_ids)
-        .values("utm_source", "utm_medium", "utm_campaign")
-        .annotate(signed=Count("pk"), confirmed=Count("pk", filter=CONFIRMED_Q))
-        .order_by("-signed", "utm_source", "utm_medium", "utm_campaign")
-    )
-    return [dict(row) for row in rows]
-
-
-def signature_report_by_referrer(*, petition_ids: Sequence[int], limit: int = 20) -> list[dict[str, Any]]:
-    """Signed and confirmed per referring domain (empty: no referrer), largest first."""
-    host = Func(F("referrer"), Value(REFERRER_HOST_PATTERN), function="substring", output_field=CharField())
-    rows = (
-        _signatures(petition_ids)
-        .annotate(domain=Coalesce(Func(host, function="lower", output_field=CharField()), Value("")))
-        .values("domain")
-        .annotate(signed=Count("pk"), confirmed=Count("pk", filter=CONFIRMED_Q))
-        .order_by("-signed", "domain")[:limit]
-    )
-    return [dict(row) for row in rows]
+def signature_report_get(*, petition_ids: Sequence[int], referrer_limit: int = 20) -> dict[str, Any]:
+    """`totals` (signed: every signing; confirmed: and not flagged; pending, withdrawn,
+    flagged), `by_day` (day of signing, project time zone: signed, confirmed, pending),
+    `by_source` per (utm_source, utm_medium, utm_campaign) and `by_referrer` per referring
+    domain (empty: none), both with signed and confirmed, largest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(_REPORT_SQL, {"petition_ids": list(petition_ids)})
+        columns = [column.name for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    zone = ZoneInfo(settings.TIME_ZONE)
+    totals = {"signed": 0, "confirmed": 0, "pending": 0, "withdrawn": 0, "flagged": 0}
+    days: dict[dt.date, Counter[str]] = {}
+    sources, referrers = [], []
+    for row in rows:
+        counts = {key: row[key] for key in ("signed", "confirmed")}
+        if not row["no_hour"]:
+            day = dt.datetime.fromtimestamp(row["hour"] * 3600, tz=zone).date()
+            days.setdefault(day, Counter()).update({**counts, "pending": row["pending"]})
+        elif not row["no_source"]:
+            sources.append({key: row[key] for key in ("utm_source", "utm_medium", "utm_campaign")} | counts)
+        elif not row["no_domain"]:
+            referrers.append({"domain": row["domain"], **counts})
+        else:
+            totals = {key: row[key] for key in totals}
+    sources.sort(key=lambda r: (-r["signed"], r["utm_source"], r["utm_medium"], r["utm_campaign"]))
+    referrers.sort(key=lambda r: (-r["signed"], r["domain"]))
+    return {
+        "totals": totals,
+        "by_day": [
+            {"day": day, "signed": c["signed"], "confirmed": c["confirmed"], "pending": c["pending"]}
+            for day, c in sorted(days.items())
+        ],
+        "by_source": sources,
+        "by_referrer": referrers[:referrer_limit],
+    }
