@@ -31,6 +31,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The staff login with its second factor, the enrolment and the API tokens.
     path("staff/", include("campaign.staff_urls")),
+    # The campaign report pages (viewer role).
+    path("staff/reports/", include("pages.urls_staff")),
     # Delivery events (bounces, complaints) of the common mail providers; docs/privacy.md.
     path("mail/anymail/", include("anymail.urls")),
     # Pages people open from mails and the demo landing page.

@@ -61,6 +61,10 @@ CASES: dict[str, list[Case]] = {
         Case(_roles("viewer", "organiser", "data export"), label="totals"),
         Case(_roles("data export"), data={"names": "true"}, label="names"),
     ],
+    "staff-petition-report-figures": [Case(_roles("viewer", "organiser"))],
+    "staff-petition-report-xlsx": [Case(_roles("viewer", "organiser"))],
+    "staff-campaign-report-figures": [Case(_roles("viewer", "organiser"))],
+    "staff-campaign-report-xlsx": [Case(_roles("viewer", "organiser"))],
 }
 
 
@@ -95,7 +99,8 @@ def test_the_resolver_finds_the_staff_endpoints():
 
 
 def _request(client: APIClient, route: str, case: Case, petition: Any, campaign: Any) -> Any:
-    path = "/" + route.replace("<slug:slug>", petition.slug)
+    path = "/" + route.replace("campaigns/<slug:slug>", f"campaigns/{campaign.slug}")
+    path = path.replace("<slug:slug>", petition.slug)
     if "<int:invalidation_id>" in path:
         from petitions.models import Invalidation
 
