@@ -56,7 +56,9 @@ class Receiver:
 
     def handle(self, headers: Any, body: bytes) -> int:
         timestamp = headers.get("X-Signature-Timestamp", "")
-        expected = "sha256=" + hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        expected = (
+            "sha256=" + hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        )
         with self.lock:
             if not hmac.compare_digest(expected, headers.get("X-Signature", "")):
                 self.refused.append("signature")
@@ -117,7 +119,11 @@ def crm_worker(start_worker: Any, crm_env: dict[str, str]) -> Any:
 
 @pytest.fixture
 def crm(
-    crm_worker: Any, receiver: tuple[Receiver, str], crm_env: dict[str, str], settings: Any, transactional_db: Any
+    crm_worker: Any,
+    receiver: tuple[Receiver, str],
+    crm_env: dict[str, str],
+    settings: Any,
+    transactional_db: Any,
 ) -> Receiver:
     if crm_worker.process.poll() is not None:
         pytest.fail(f"the CRM worker died:\n{crm_worker.log()[-3000:]}")
@@ -200,7 +206,9 @@ def test_an_erasure_is_passed_on_with_the_address_and_then_forgotten(
 
 
 def test_an_address_that_never_subscribed_is_not_sent_to_the_crm_on_erasure(crm, officer):
-    response = officer.post("/api/v1/staff/privacy/erasures/", {"email": "stranger@example.org"}, format="json")
+    response = officer.post(
+        "/api/v1/staff/privacy/erasures/", {"email": "stranger@example.org"}, format="json"
+    )
     assert response.json()["erased"]["crm"]["crm_erasure_queued"] == 0
     assert not CrmDelivery.objects.exists()
 
