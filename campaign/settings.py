@@ -265,7 +265,7 @@ if CRM_WEBHOOK_URL and len(CRM_WEBHOOK_SECRET) < 16:
     raise ImproperlyConfigured("CRM_WEBHOOK_URL is set: CRM_WEBHOOK_SECRET must be at least 16 characters")
 # A delivery that failed this many times is dead-lettered for staff to retry.
 CRM_WEBHOOK_MAX_ATTEMPTS = env_int("CRM_WEBHOOK_MAX_ATTEMPTS", 8)
-# The wait after the first failure (doubled after each further one, capped at an hour).
+# The wait after the first failure (doubled after each further one, capped at half an hour).
 CRM_WEBHOOK_BACKOFF_SECONDS = env_int("CRM_WEBHOOK_BACKOFF_SECONDS", 30)
 CRM_WEBHOOK_TIMEOUT_SECONDS = env_int("CRM_WEBHOOK_TIMEOUT_SECONDS", 10)
 # The Celery queue of the deliveries (a slow CRM then never holds up the mails).

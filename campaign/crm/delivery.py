@@ -22,7 +22,8 @@ from campaign.crm.signing import webhook_signature
 logger = logging.getLogger(__name__)
 
 Status = CrmDelivery.Status
-BACKOFF_CAP_SECONDS = 3600
+# Below the broker's visibility timeout (3600 s), so a countdown message is not redelivered early.
+BACKOFF_CAP_SECONDS = 1800
 
 
 def crm_enabled() -> bool:
@@ -43,7 +44,7 @@ def crm_delivery_publish(crm_delivery_id: int, *, countdown: float = 0) -> None:
 
 
 def backoff_seconds(attempts: int) -> int:
-    """The wait after the `attempts`-th failure: base, 2×base, 4×base, … capped at an hour."""
+    """The wait after the `attempts`-th failure: base, 2×base, 4×base, … capped at half an hour."""
     return int(min(settings.CRM_WEBHOOK_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
 
 

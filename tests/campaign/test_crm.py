@@ -104,7 +104,7 @@ def test_the_signature_fails_for_another_body_secret_or_an_old_timestamp():
 def test_the_back_off_doubles_and_is_capped(settings):
     settings.CRM_WEBHOOK_BACKOFF_SECONDS = 30
     assert [backoff_seconds(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
-    assert backoff_seconds(20) == 3600
+    assert backoff_seconds(20) == 1800
 
 
 def test_the_sweep_takes_back_a_row_whose_worker_died():
@@ -162,3 +162,27 @@ def test_the_admin_retries_the_selected_dead_letters_and_audits_it(
     delivered.refresh_from_db()
     assert dead.status == "pending" and dead.attempts == 0 and delivered.status == "delivered"
     assert AuditEntry.objects.filter(action="crm.delivery_retry", object_id=str(dead.pk)).count() == 1
+
+
+def test_an_unsubscribe_reported_by_the_mail_provider_is_passed_on(crm_on, petition):
+    from campaign.privacy.bounces import mail_event_record
+
+    _consent(_confirmed(petition=petition, email="uwe@example.org"))
+    assert mail_event_record(event_type="unsubscribe", email="uwe@example.org")
+    [row] = CrmDelivery.objects.filter(event="unsubscribe")
+    assert row.email_hash == address_hash("uwe@example.org") and row.payload["how"] == "unsubscribed"
+
+
+def test_an_erasure_drops_the_subscribe_not_sent_yet_and_queues_the_erasure(crm_on, petition):
+    from campaign.privacy.erasure import person_erase
+
+    _consent(_confirmed(petition=petition, email="vera@example.org"))
+    receipt = person_erase(email="vera@example.org")
+
+    assert receipt.erased["crm"] == {
+        "crm_deliveries_dropped": 1,
+        "crm_deliveries_blanked": 0,
+        "crm_erasure_queued": 1,
+    }
+    [row] = CrmDelivery.objects.all()
+    assert row.event == "erasure" and row.payload["email"] == "vera@example.org"
