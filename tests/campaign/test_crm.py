@@ -186,3 +186,12 @@ def test_an_erasure_drops_the_subscribe_not_sent_yet_and_queues_the_erasure(crm_
     }
     [row] = CrmDelivery.objects.all()
     assert row.event == "erasure" and row.payload["email"] == "vera@example.org"
+
+
+def test_the_access_export_names_what_was_handed_to_the_crm(crm_on, petition):
+    from campaign.privacy.access import person_export
+
+    _consent(_confirmed(petition=petition, email="willi@example.org"))
+    [handover] = person_export("willi@example.org")["crm"]
+    assert handover["event"] == "subscribe" and handover["status"] == "pending"
+    assert person_export("other@example.org")["crm"] == []
