@@ -99,10 +99,13 @@ def crm_delivery_send(*, crm_delivery_id: int) -> float | None:
     delivery = CrmDelivery.objects.get(pk=crm_delivery_id)
     try:
         _post(delivery)
-    except requests.RequestException as exc:
-        return _failed(
-            delivery, error=str(exc) if isinstance(exc, requests.HTTPError) else type(exc).__name__
-        )
+    except requests.HTTPError as exc:
+        return _failed(delivery, error=str(exc))
+    except Exception as exc:
+        # Unreachable, timed out, or a bug: counted as an attempt, so it ends as a dead letter.
+        if not isinstance(exc, requests.RequestException):
+            logger.exception("crm delivery %s: unexpected error", delivery.pk)
+        return _failed(delivery, error=type(exc).__name__)
     # Delivered: the address has served its purpose here; the keyed hash stays for the record.
     payload = {k: v for k, v in delivery.payload.items() if k != "email"}
     CrmDelivery.objects.filter(pk=delivery.pk, status=Status.INFLIGHT).update(

@@ -20,7 +20,7 @@ from campaign.models import AuditEntry, ConsentRecord, ExportLog
 from campaign.privacy.consent import consent_record, consents_withdraw
 from campaign.privacy.hashing import address_hash
 from petitions.models import Signature
-from tests.conftest import staff_api_client, staff_login, staff_user_create
+from tests.conftest import free_port, staff_api_client, staff_login, staff_user_create
 from tests.fixtures.petitions import SignatureFactory
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +195,21 @@ def test_the_access_export_names_what_was_handed_to_the_crm(crm_on, petition):
     [handover] = person_export("willi@example.org")["crm"]
     assert handover["event"] == "subscribe" and handover["status"] == "pending"
     assert person_export("other@example.org")["crm"] == []
+
+
+def test_an_unreachable_crm_counts_as_an_attempt_and_waits_for_the_back_off(settings, crm_on):
+    from campaign.crm.delivery import crm_delivery_send
+
+    settings.CRM_WEBHOOK_URL = f"http://127.0.0.1:{free_port()}/closed"
+    settings.CRM_WEBHOOK_BACKOFF_SECONDS = 30
+    row = CrmDelivery.objects.create(
+        event="unsubscribe", email_hash="2" * 64, payload={"how": "unsubscribed"}
+    )
+
+    assert crm_delivery_send(crm_delivery_id=row.pk) == 30
+    row.refresh_from_db()
+    assert row.status == "pending" and row.attempts == 1 and row.last_error == "ConnectionError"
+    assert row.next_attempt_at > timezone.now()
+    assert crm_delivery_send(crm_delivery_id=row.pk) is None  # not due yet: an early message does nothing
+    row.refresh_from_db()
+    assert row.attempts == 1
