@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template import TemplateDoesNotExist
-from django.template.loader import render_to_string
+from django.template.loader import get_template
 from django.utils import translation
 
 from campaign.selectors import campaign_organisation_by_id_get
@@ -47,6 +47,9 @@ class PreparedEmail:
 
 
 EmailBuilder = Callable[["OutgoingEmail"], PreparedEmail]
+# A builder for many rows of its kind at once (one query for all, one commit): it returns, per
+# row id, what the row's mail needs, or the exception that row's mail fails with.
+EmailBatchBuilder = Callable[[list["OutgoingEmail"]], dict[int, "PreparedEmail | Exception"]]
 _builders: dict[str, EmailBuilder] = {}
 # Non-transactional kinds (updates, newsletters, reminders): they honour the suppression list
 # and carry the one-click unsubscribe headers (campaign.privacy.suppression).
@@ -61,9 +64,20 @@ def is_bulk_kind(kind: str) -> bool:
     return kind in _bulk_kinds
 
 
+_batch_builders: dict[str, EmailBatchBuilder] = {}
+
+
 def register_email_builder(kind: str) -> Callable[[EmailBuilder], EmailBuilder]:
     def decorator(func: EmailBuilder) -> EmailBuilder:
         _builders[kind] = func
+        return func
+
+    return decorator
+
+
+def register_email_batch_builder(kind: str) -> Callable[[EmailBatchBuilder], EmailBatchBuilder]:
+    def decorator(func: EmailBatchBuilder) -> EmailBatchBuilder:
+        _batch_builders[kind] = func
         return func
 
     return decorator
@@ -76,9 +90,58 @@ def base_context(*, campaign_id: int | None = None) -> dict[str, Any]:
     }
 
 
-def email_render(email: OutgoingEmail) -> EmailMultiAlternatives:
-    builder = _builders.get(email.kind)
-    prepared = builder(email) if builder else PreparedEmail()
+def email_prepare_batch(emails: list[OutgoingEmail]) -> dict[int, PreparedEmail | Exception]:
+    """Runs the builders: a kind's batch builder once for all its rows, else its builder per
+    row. A builder's exception is the result of its row(s), not raised."""
+    results: dict[int, PreparedEmail | Exception] = {}
+    by_kind: dict[str, list[OutgoingEmail]] = {}
+    for email in emails:
+        by_kind.setdefault(email.kind, []).append(email)
+    for kind, group in by_kind.items():
+        batch_builder = _batch_builders.get(kind)
+        if batch_builder is not None:
+            try:
+                results.update(batch_builder(group))
+            except Exception as exc:  # noqa: BLE001 - the rows fail; the caller records why
+                results.update((email.pk, exc) for email in group)
+            continue
+        builder = _builders.get(kind)
+        for email in group:
+            try:
+                results[email.pk] = builder(email) if builder else PreparedEmail()
+            except Exception as exc:  # noqa: BLE001 - this row fails; the caller records why
+                results[email.pk] = exc
+    return results
+
+
+class TemplateCache:
+    """The templates of a batch of mails, each looked up once (None: the template does not
+    exist, e.g. a kind without an HTML body)."""
+
+    def __init__(self) -> None:
+        self._templates: dict[str, Any] = {}
+
+    def render(self, name: str, context: dict[str, Any]) -> str | None:
+        if name not in self._templates:
+            try:
+                self._templates[name] = get_template(name)
+            except TemplateDoesNotExist:
+                self._templates[name] = None
+        template = self._templates[name]
+        return None if template is None else str(template.render(context))
+
+
+def email_render(
+    email: OutgoingEmail, *, prepared: PreparedEmail | None = None, templates: TemplateCache | None = None
+) -> EmailMultiAlternatives:
+    """The message of a row. `prepared` is what its builder returned (built here when not
+    given); `templates` shares the template lookups across a batch."""
+    if prepared is None:
+        result = email_prepare_batch([email])[email.pk]
+        if isinstance(result, Exception):
+            raise result
+        prepared = result
+    templates = templates or TemplateCache()
     context = {
         **base_context(campaign_id=email.campaign_id),
         **email.context,
@@ -92,14 +155,13 @@ def email_render(email: OutgoingEmail) -> EmailMultiAlternatives:
         headers.update(unsubscribe_headers(email=email.to_email, locale=email.locale))
         context["unsubscribe_url"] = unsubscribe_url(email=email.to_email, locale=email.locale)
     with translation.override(email.locale):
-        subject = render_to_string(f"emails/{email.kind}-subject.txt", context).strip()
-        body = render_to_string(f"emails/{email.kind}-body.txt", context)
-        try:
-            html: str | None = render_to_string(f"emails/{email.kind}-body.html", context)
-        except TemplateDoesNotExist:
-            html = None
+        subject = templates.render(f"emails/{email.kind}-subject.txt", context)
+        body = templates.render(f"emails/{email.kind}-body.txt", context)
+        html = templates.render(f"emails/{email.kind}-body.html", context)
+    if subject is None or body is None:
+        raise TemplateDoesNotExist(f"emails/{email.kind}-subject.txt / -body.txt")
     message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),  # a subject is one line
+        subject=" ".join(subject.strip().split()),  # a subject is one line
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to_email],
@@ -153,13 +215,23 @@ def _open_live_connection() -> Any:
     return connection
 
 
-def email_deliver(message: EmailMultiAlternatives, *, at_most_once: bool = False) -> str:
+def _kept_connection() -> Any:
+    connection = _connection()
+    connection.open()  # a no-op when it is open already
+    return connection
+
+
+def email_deliver(
+    message: EmailMultiAlternatives, *, at_most_once: bool = False, connection_checked: bool = False
+) -> str:
     """Sends over the kept connection and returns the Message-ID. When the connection breaks
     mid-send, an at-least-once mail is sent again over a new connection (a rare duplicate is
-    acceptable), while an at-most-once mail raises SendOutcomeUnknown (it must not be sent twice)."""
+    acceptable), while an at-most-once mail raises SendOutcomeUnknown (it must not be sent twice).
+    `connection_checked`: the kept connection was checked (NOOP) for an earlier mail of the
+    same batch moments ago, so this one does not check it again."""
     message_id = message.extra_headers.get("Message-ID") or _make_msgid()
     message.extra_headers["Message-ID"] = message_id
-    message.connection = _open_live_connection()
+    message.connection = _kept_connection() if connection_checked else _open_live_connection()
     try:
         message.send()
     except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:

@@ -242,6 +242,8 @@ OUTBOX_REQUEUE_AFTER_SECONDS = env_int("OUTBOX_REQUEUE_AFTER_SECONDS", 120)
 OUTBOX_INFLIGHT_TIMEOUT_SECONDS = env_int("OUTBOX_INFLIGHT_TIMEOUT_SECONDS", 600)
 OUTBOX_SWEEP_INTERVAL_SECONDS = env_int("OUTBOX_SWEEP_INTERVAL_SECONDS", 60)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+# Mails a worker claims and sends at once, over one SMTP connection (1: one at a time).
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
 
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Re-enqueue mails the broker never got and mails whose worker died.

@@ -9,7 +9,12 @@ from django.conf import settings
 
 from campaign.crm.delivery import crm_deliveries_sweep
 from campaign.crm.tasks import crm_delivery_send_task  # noqa: F401 - registers the CRM task
-from campaign.outbox.sending import TransientEmailError, outgoing_email_mark_failed, outgoing_email_send
+from campaign.outbox.sending import (
+    TransientEmailError,
+    outgoing_email_mark_failed,
+    outgoing_email_send,
+    outgoing_emails_send,
+)
 from campaign.outbox.sweeping import outgoing_email_sweep
 
 
@@ -22,6 +27,20 @@ def outgoing_email_send_task(self: Any, outgoing_email_id: int, **kwargs: Any) -
             outgoing_email_mark_failed(outgoing_email_id=outgoing_email_id, error=str(exc))
             return
         # Exponential backoff, capped far below the broker's visibility timeout.
+        raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 600)) from exc
+
+
+@shared_task(name="campaign.outgoing_emails_send", bind=True, acks_late=True, max_retries=8)
+def outgoing_emails_send_task(self: Any, outgoing_email_ids: list[int], **kwargs: Any) -> None:
+    """Many rows in one message (the publisher sends what piled up): claims those still queued
+    and sends them as one batch; no-op for rows already sent or in flight elsewhere."""
+    try:
+        outgoing_emails_send(outgoing_email_ids=[int(pk) for pk in outgoing_email_ids])
+    except TransientEmailError as exc:
+        if self.request.retries >= min(self.max_retries, settings.OUTBOX_MAX_ATTEMPTS):
+            for outgoing_email_id in outgoing_email_ids:
+                outgoing_email_mark_failed(outgoing_email_id=int(outgoing_email_id), error=str(exc))
+            return
         raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 600)) from exc
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from campaign.outbox.queueing import outgoing_email_queue
 from petitions.models import COUNT_MISMATCH_Q, Milestone, Petition, Signature
-from petitions.selectors import petition_count_cache_clear
+from petitions.selectors import count_now, count_period_start, petition_count_cache_clear
 from petitions.signals import milestone_reached, signature_counts_changed, signature_counts_recounted
 
 logger = logging.getLogger(__name__)
@@ -47,15 +47,27 @@ def _counted_flags_flip() -> list[SignatureCountChange]:
     withdrawn while the pass runs is never counted twice or missed: it is handled in this
     pass or the next one, including ones whose transaction committed late."""
     table = Signature._meta.db_table
-    todo_sql, todo_params = Signature.objects.filter(COUNT_MISMATCH_Q).values("id").query.sql_with_params()
+    todo_sql, todo_params = (
+        Signature.objects.filter(COUNT_MISMATCH_Q).order_by().values("id").query.sql_with_params()
+    )
     if connection.vendor == "postgresql":
-        sql = f"""
-            UPDATE {table} SET counted = (status = 'confirmed' AND NOT is_flagged)
-            WHERE id IN ({todo_sql}) AND counted <> (status = 'confirmed' AND NOT is_flagged)
-            RETURNING id, petition_id, postcode, country, CASE WHEN counted THEN 1 ELSE -1 END
-        """  # noqa: S608 - the subquery is ORM-generated with parameters
+        # Two statements, not `WHERE id IN (subquery)`: given stale statistics the planner
+        # joins that subquery by walking the whole primary key (tests/petitions/
+        # test_query_plans.py), while the ids alone come from the small partial index
+        # (signature_count_todo_idx) and `id = ANY(...)` has only the primary key to use.
         with connection.cursor() as cursor:
-            cursor.execute(sql, todo_params)
+            cursor.execute(todo_sql, todo_params)
+            todo = [row[0] for row in cursor.fetchall()]
+            if not todo:
+                return []
+            cursor.execute(
+                f"""
+                UPDATE {table} SET counted = (status = 'confirmed' AND NOT is_flagged)
+                WHERE id = ANY(%s) AND counted <> (status = 'confirmed' AND NOT is_flagged)
+                RETURNING id, petition_id, postcode, country, CASE WHEN counted THEN 1 ELSE -1 END
+                """,  # noqa: S608 - the table name comes from model metadata
+                [todo],
+            )
             rows = cursor.fetchall()
     else:
         rows = []
@@ -97,8 +109,10 @@ def petition_counts_update() -> dict[str, int] | None:
                 postcode=""
             )
         reached = milestones_check(now=now)
-    if changes:
+        public_changes = _public_counts_advance()  # last, right before the commit
+    if changes or public_changes:
         petition_count_cache_clear()
+    if changes:
         logger.info("counter pass: %d changes over %d petitions", len(changes), len(deltas))
     return {"changes": len(changes), "petitions": len(deltas), "milestones": reached}
 
@@ -140,35 +154,74 @@ def petition_counts_recount() -> dict[int, int]:
     """The nightly recount: runs a pass, then compares each petition's stored count with the
     signatures actually counted, corrects any difference and logs it. Returns the drift per
     petition id."""
-    drift: dict[int, int] = {}
     with transaction.atomic():
         if not _advisory_lock():
-            return drift
-        _counted_flags_flip_and_apply(now=timezone.now())
-        # One GROUP BY over the counted rows, not one COUNT per petition.
-        counted = dict(
-            Signature.objects.filter(counted=True)
-            .values("petition_id")
-            .annotate(n=Count("id"))
-            .values_list("petition_id", "n")
-        )
-        for petition in Petition.objects.select_for_update().only("id", "signature_count"):
-            actual = counted.get(petition.pk, 0)
-            if actual != petition.signature_count:
-                drift[petition.pk] = actual - petition.signature_count
-                Petition.objects.filter(pk=petition.pk).update(
-                    signature_count=actual, counts_updated_at=timezone.now()
-                )
-                logger.warning(
-                    "recount: petition %s drifted by %d (stored %d, actual %d)",
-                    petition.pk,
-                    actual - petition.signature_count,
-                    petition.signature_count,
-                    actual,
-                )
-        # The per-region totals (officials app), healed under the same lock.
-        signature_counts_recounted.send(sender=Petition, petition_ids=None)
+            return {}
+        drift = _petition_counts_recount_locked()
+        _public_counts_advance()
     petition_count_cache_clear()
+    return drift
+
+
+# A public count change is timestamped this far ahead (at most one period): the pass commits
+# within it, so no process can load the change before the period it shows in has begun.
+PUBLIC_COUNT_COMMIT_MARGIN_SECONDS = 1.0
+
+
+def _public_counts_advance() -> int:
+    """Moves each petition's public count to its counted total, once the previous change is
+    public: every process shows the new count from the first count period that begins after
+    the change's timestamp (petitions.selectors), all at the same moment. Returns how many
+    petitions changed."""
+    now = count_now()
+    due = Petition.objects.exclude(public_count=F("signature_count"))
+    if settings.PETITION_COUNTS_AFTER_EACH_CHANGE:
+        # The embedded default: one process, which runs the pass itself and drops its cache
+        # after it; nobody to keep in step, so the count shows at once.
+        return due.update(
+            public_count_before=F("public_count"),
+            public_count=F("signature_count"),
+            public_count_changed_at=datetime.fromtimestamp(
+                count_period_start(now) - max(settings.PETITIONS_COUNT_CACHE_SECONDS, 0), tz=UTC
+            ),
+        )
+    margin = min(PUBLIC_COUNT_COMMIT_MARGIN_SECONDS, max(settings.PETITIONS_COUNT_CACHE_SECONDS, 0))
+    shown_since = datetime.fromtimestamp(count_period_start(now), tz=UTC)
+    due = due.filter(Q(public_count_changed_at__isnull=True) | Q(public_count_changed_at__lte=shown_since))
+    # One statement: every right-hand side reads the row as it was (before = the old public).
+    return due.update(
+        public_count_before=F("public_count"),
+        public_count=F("signature_count"),
+        public_count_changed_at=datetime.fromtimestamp(now + margin, tz=UTC),
+    )
+
+
+def _petition_counts_recount_locked() -> dict[int, int]:
+    drift: dict[int, int] = {}
+    _counted_flags_flip_and_apply(now=timezone.now())
+    # One GROUP BY over the counted rows, not one COUNT per petition.
+    counted = dict(
+        Signature.objects.filter(counted=True)
+        .values("petition_id")
+        .annotate(n=Count("id"))
+        .values_list("petition_id", "n")
+    )
+    for petition in Petition.objects.select_for_update().only("id", "signature_count"):
+        actual = counted.get(petition.pk, 0)
+        if actual != petition.signature_count:
+            drift[petition.pk] = actual - petition.signature_count
+            Petition.objects.filter(pk=petition.pk).update(
+                signature_count=actual, counts_updated_at=timezone.now()
+            )
+            logger.warning(
+                "recount: petition %s drifted by %d (stored %d, actual %d)",
+                petition.pk,
+                actual - petition.signature_count,
+                petition.signature_count,
+                actual,
+            )
+    # The per-region totals (officials app), healed under the same lock.
+    signature_counts_recounted.send(sender=Petition, petition_ids=None)
     return drift
 
 

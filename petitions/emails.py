@@ -10,12 +10,17 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import transaction
 
-from campaign.emails import PreparedEmail, register_bulk_kind, register_email_builder
-from petitions.fraud import signature_fraud_check
-from petitions.models import PetitionUpdate, Signature, SignatureToken
+from campaign.emails import (
+    PreparedEmail,
+    register_bulk_kind,
+    register_email_batch_builder,
+    register_email_builder,
+)
+from petitions.fraud import signatures_fraud_check
+from petitions.models import Petition, PetitionUpdate, Signature, SignatureToken
 from petitions.reminders import REMINDER_EMAIL_KIND
 from petitions.signing import CONFIRMATION_EMAIL_KIND
-from petitions.tokens import signature_token_mint
+from petitions.tokens import signature_tokens_mint
 from petitions.updates import UPDATE_EMAIL_KIND
 
 if TYPE_CHECKING:
@@ -33,44 +38,68 @@ def _page_url(path: str, token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}{path}?{urlencode({'token': token})}"
 
 
-def _fraud_check_step(signature_id: int) -> None:
-    """The silent fraud check, a step of its own run before the mail is built (in the
-    builder's transaction, so it shares its commit)."""
+def _fraud_check_step(signatures: list[Signature]) -> None:
+    """The silent fraud checks, a step of their own run before the mails are built (in the
+    builder's transaction, so they share its commit)."""
     try:
         with transaction.atomic():  # a savepoint: a failing check must not undo the tokens
-            signature_fraud_check(signature_id=signature_id)
-    except Exception:  # noqa: BLE001 - a failing check must not stop the confirmation mail
-        logger.exception("fraud check failed for signature %s", signature_id)
+            signatures_fraud_check(signatures=signatures)
+    except Exception:  # noqa: BLE001 - a failing check must not stop the confirmation mails
+        logger.exception("fraud check failed for signatures %s", [s.pk for s in signatures])
 
 
-@register_email_builder(CONFIRMATION_EMAIL_KIND)
-@register_email_builder(REMINDER_EMAIL_KIND)
-def signature_confirmation_build(email: OutgoingEmail) -> PreparedEmail:
-    signature_id = int(email.context["signature_id"])
-    # One transaction for the check and both tokens: one commit (one WAL flush) per mail instead
-    # of one per write; the tokens are committed before the mail that carries them is sent.
+@register_email_batch_builder(CONFIRMATION_EMAIL_KIND)
+@register_email_batch_builder(REMINDER_EMAIL_KIND)
+def signature_confirmations_build(emails: list[OutgoingEmail]) -> dict[int, PreparedEmail | Exception]:
+    """The confirmation (or reminder) mails of a batch: one query for their signatures, one
+    claim for their fraud checks, one INSERT for their tokens, one commit, so the cost per mail
+    does not grow with the batch or the table."""
+    results: dict[int, PreparedEmail | Exception] = {}
+    wanted: dict[int, int] = {}
+    for email in emails:
+        try:
+            wanted[email.pk] = int(email.context["signature_id"])
+        except (KeyError, TypeError, ValueError) as exc:
+            results[email.pk] = exc
+    # One transaction for the checks and all tokens: one commit (one WAL flush) per batch; the
+    # tokens are committed before the mails that carry them are sent.
     with transaction.atomic():
-        _fraud_check_step(signature_id)
-        signature = Signature.objects.select_related("petition").filter(pk=signature_id).first()
+        # By id alone: with the default ordering (-created_at) or a join to the petition, stale
+        # statistics let the planner walk another index of the signatures.
+        found = Signature.objects.order_by().in_bulk(set(wanted.values()))
+        petitions = Petition.objects.order_by().in_bulk({s.petition_id for s in found.values()})
+        for loaded in found.values():
+            loaded.petition = petitions[loaded.petition_id]
+        live = [s for s in found.values() if s.status != Signature.Status.WITHDRAWN]
+        _fraud_check_step(live)
+        purposes = [SignatureToken.Purpose.CONFIRM, SignatureToken.Purpose.WITHDRAW]
+        tokens = signature_tokens_mint(signature_ids=[s.pk for s in live], purposes=purposes)
+    for email_id, signature_id in wanted.items():
+        signature: Signature | None = found.get(signature_id)
         if signature is None or signature.status == Signature.Status.WITHDRAWN:
-            raise SignatureGone(f"signature {signature_id} is gone")
+            results[email_id] = SignatureGone(f"signature {signature_id} is gone")
+            continue
+        email = next(e for e in emails if e.pk == email_id)
         petition = signature.petition
-        confirm = signature_token_mint(signature_id=signature_id, purpose=SignatureToken.Purpose.CONFIRM)
-        withdraw = signature_token_mint(signature_id=signature_id, purpose=SignatureToken.Purpose.WITHDRAW)
-    title = petition.title_en if email.locale == "en" and petition.title_en else petition.title_de
-    return PreparedEmail(
-        context={
-            "first_name": signature.first_name,
-            "petition_title": title,
-            "confirm_url": _page_url("/signatures/confirm/", confirm),
-            "withdraw_url": _page_url("/signatures/withdraw/", withdraw),
-            "token_days": settings.PETITIONS_CONFIRM_TOKEN_DAYS,
-            "is_reminder": email.kind == REMINDER_EMAIL_KIND,
-            # The link confirms each opt-in the mail names (each its own consent record).
-            "updates_consent": signature.updates_consent,
-            "newsletter_consent": signature.newsletter_consent,
-        }
-    )
+        title = petition.title_en if email.locale == "en" and petition.title_en else petition.title_de
+        results[email_id] = PreparedEmail(
+            context={
+                "first_name": signature.first_name,
+                "petition_title": title,
+                "confirm_url": _page_url(
+                    "/signatures/confirm/", tokens[(signature_id, SignatureToken.Purpose.CONFIRM)]
+                ),
+                "withdraw_url": _page_url(
+                    "/signatures/withdraw/", tokens[(signature_id, SignatureToken.Purpose.WITHDRAW)]
+                ),
+                "token_days": settings.PETITIONS_CONFIRM_TOKEN_DAYS,
+                "is_reminder": email.kind == REMINDER_EMAIL_KIND,
+                # The link confirms each opt-in the mail names (each its own consent record).
+                "updates_consent": signature.updates_consent,
+                "newsletter_consent": signature.newsletter_consent,
+            }
+        )
+    return results
 
 
 # Not transactional: they honour the suppression list and carry List-Unsubscribe (RFC 8058).

@@ -59,6 +59,13 @@ class Petition(TimeStampedModel):
         default=0, help_text="Paper signatures collected offline; included in the public total."
     )
     counts_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The online count the public sees (the count endpoint), also maintained only by the pass:
+    # it moves from `public_count_before` to `public_count` at the first boundary of the count
+    # cache period after `public_count_changed_at`, in every process at the same moment, so
+    # the counter never goes back from one request to the next (petitions.selectors).
+    public_count = models.PositiveIntegerField(default=0, editable=False)
+    public_count_before = models.PositiveIntegerField(default=0, editable=False)
+    public_count_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -164,10 +171,10 @@ class Signature(TimeStampedModel):
         ]
         indexes = [
             models.Index(fields=["petition"], condition=COUNT_MISMATCH_Q, name="signature_count_todo_idx"),
-            models.Index(fields=["petition", "ip_hash", "created_at"], name="signature_ip_window_idx"),
-            models.Index(
-                fields=["petition", "email_domain", "created_at"], name="signature_domain_window_idx"
-            ),
+            # The fraud windows and staff invalidations: led by the address or domain, so the
+            # window query's row comparison (petitions.fraud) fits no other index.
+            models.Index(fields=["ip_hash", "petition", "created_at"], name="signature_by_ip_idx"),
+            models.Index(fields=["email_domain", "petition", "created_at"], name="signature_by_domain_idx"),
             models.Index(
                 fields=["petition", "-confirmed_at"],
                 condition=Q(status="confirmed", is_flagged=False, show_name_publicly=True),

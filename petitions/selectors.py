@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign
 from petitions.hashing import consent_text_hash, token_hash
-from petitions.models import Petition, Signature
+from petitions.models import Petition, Signature, SignatureToken
 from petitions.signing import PetitionForSigning, petition_is_open
 
 _cache: dict[tuple[str, str], tuple[float, Any]] = {}
@@ -38,9 +38,10 @@ def _cached(kind: str, key: str, ttl: float, load: Any) -> Any:
 
 
 def petition_count_cache_clear() -> None:
-    """Drops this process's cached counts (after a counter pass in this process; other
-    processes refresh within PETITIONS_COUNT_CACHE_SECONDS)."""
+    """Drops this process's cached counts and names (other processes refresh theirs within
+    PETITIONS_COUNT_CACHE_SECONDS)."""
     _cache.clear()
+    _count_cache.clear()
 
 
 def petition_not_found() -> ApplicationError:
@@ -96,7 +97,10 @@ def petition_for_signing_get(*, slug: str) -> Any:
 
 def petition_goal_get(*, petition: Petition) -> int | None:
     """The next milestone above the current total, or the highest one once all are reached."""
-    total = petition.total_count
+    return _goal_for(petition, petition.total_count)
+
+
+def _goal_for(petition: Petition, total: int) -> int | None:
     milestones = petition.milestones.all()
     targets = sorted(m.target for m in milestones)
     for target in targets:
@@ -105,34 +109,80 @@ def petition_goal_get(*, petition: Petition) -> int | None:
     return targets[-1] if targets else None
 
 
-def _count_payload(petition: Petition) -> dict[str, Any]:
-    updated_at: datetime = petition.counts_updated_at or petition.updated_at
-    return {
-        "signature_count": petition.total_count,
-        "goal": petition_goal_get(petition=petition),
-        "updated_at": updated_at,
-    }
+_clock = time.time  # the count periods' clock (tests move it on)
+
+
+def count_now() -> float:
+    return _clock()
+
+
+def count_period_start(timestamp: float) -> float:
+    """The start of the count cache period `timestamp` falls in. Periods are aligned to the
+    clock, so every process on the machine agrees on them."""
+    period = settings.PETITIONS_COUNT_CACHE_SECONDS
+    return timestamp - timestamp % period if period > 0 else timestamp
+
+
+def _count_payloads(petition: Petition) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The count payload before and after the petition's latest public count change."""
+    payloads = []
+    for online in (petition.public_count_before, petition.public_count):
+        updated_at: datetime = petition.counts_updated_at or petition.updated_at
+        total = online + petition.offline_count
+        payload: dict[str, Any] = {
+            "signature_count": total,
+            "goal": _goal_for(petition, total),
+            "updated_at": updated_at,
+        }
+        raw = f"{petition.pk}:{total}:{payload['goal']}:{updated_at.isoformat()}"
+        payload["etag"] = '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+        payloads.append(payload)
+    return payloads[0], payloads[1]
+
+
+def _count_load(slug: str) -> tuple[dict[str, Any], dict[str, Any], float] | None:
+    petition = (
+        Petition.objects.exclude(status=Petition.Status.DRAFT)
+        .exclude(campaign__status=Campaign.Status.DRAFT)
+        .prefetch_related("milestones")
+        .filter(slug=slug)
+        .first()
+    )
+    if petition is None:
+        return None
+    before, after = _count_payloads(petition)
+    changed_at = petition.public_count_changed_at
+    return before, after, changed_at.timestamp() if changed_at else float("-inf")
+
+
+# slug -> (the period it was loaded in, the load)
+_count_cache: dict[str, tuple[float, Any]] = {}
+
+
+def _count_cached(slug: str) -> dict[str, Any] | None:
+    """Every process serves, during a period, the count as it stood when the period began:
+    each reloads once per period (so it knows every change committed before the period
+    began), and a change committed during the period shows from the next one on. No process
+    can run ahead of another (the counter pass changes a public count at most once a period,
+    see petitions.counting), and no request waits for anything but this dict."""
+    start = count_period_start(count_now())
+    hit = _count_cache.get(slug)
+    if hit is None or hit[0] != start or settings.PETITIONS_COUNT_CACHE_SECONDS <= 0:
+        if len(_count_cache) >= _CACHE_MAX_ENTRIES:
+            _count_cache.clear()  # requests for made-up slugs must not grow the cache without bound
+        hit = (start, _count_load(slug))
+        _count_cache[slug] = hit
+    loaded = hit[1]
+    if loaded is None:
+        return None
+    before, after, changed_at = loaded
+    return after if changed_at <= start else before
 
 
 def petition_count_get(*, slug: str) -> dict[str, Any]:
-    """`{signature_count, goal, updated_at, etag}` of a public petition (total incl. offline)."""
-
-    def load() -> dict[str, Any] | None:
-        petition = (
-            Petition.objects.exclude(status=Petition.Status.DRAFT)
-            .exclude(campaign__status=Campaign.Status.DRAFT)
-            .prefetch_related("milestones")
-            .filter(slug=slug)
-            .first()
-        )
-        if petition is None:
-            return None
-        payload = _count_payload(petition)
-        raw = f"{petition.pk}:{payload['signature_count']}:{payload['goal']}:{payload['updated_at'].isoformat()}"
-        payload["etag"] = '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
-        return payload
-
-    found = _cached("count", slug, settings.PETITIONS_COUNT_CACHE_SECONDS, load)
+    """`{signature_count, goal, updated_at, etag}` of a public petition (total incl. offline),
+    from the process's cache of the current count period (PETITIONS_COUNT_CACHE_SECONDS)."""
+    found = _count_cached(slug)
     if found is None:
         raise petition_not_found()
     return found
@@ -253,8 +303,20 @@ def signature_page_get(*, token: str, purpose: str) -> SignaturePage | None:
     """The page context for a mail link's token, or None for an unknown one. Only reads."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
+    # The token by its unique hash, then the signature by id: a join ordered by the signatures'
+    # created_at (.first()) lets a planner with stale statistics walk the signatures instead.
+    signature_id = next(
+        iter(
+            SignatureToken.objects.filter(token_hash=token_hash(token), purpose=purpose).values_list(
+                "signature_id", flat=True
+            )[:1]
+        ),
+        None,
+    )
+    if signature_id is None:
+        return None
     row = (
-        Signature.objects.filter(tokens__token_hash=token_hash(token), tokens__purpose=purpose)
+        Signature.objects.filter(pk=signature_id)
         .values(
             "id",
             "locale",

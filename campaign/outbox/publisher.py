@@ -20,6 +20,7 @@ import threading
 import time
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 
 from campaign.outbox.fast_enqueue import task_enqueue
@@ -36,20 +37,32 @@ _pid: int | None = None
 
 def _publish_forever(pending: queue.Queue[int]) -> None:
     # Imported here: the task module is loaded after the apps, the publisher before.
-    from campaign.tasks import outgoing_email_send_task
+    from campaign.tasks import outgoing_email_send_task, outgoing_emails_send_task
 
     while True:
-        outgoing_email_id = pending.get()
+        ids = [pending.get()]
+        # What else is waiting goes in the same message (at busy times many rows are): one
+        # task for the lot instead of one per row, each of which would cost the worker a
+        # message and a claim even when a batch has already sent its row.
+        while len(ids) < max(settings.OUTBOX_BATCH_SIZE, 1):
+            try:
+                ids.append(pending.get_nowait())
+            except queue.Empty:
+                break
         try:
-            task_enqueue(outgoing_email_send_task, outgoing_email_id)
-        except BaseException as exc:  # noqa: BLE001 - whatever it was, the sweeper sends the row later
+            if len(ids) == 1:
+                task_enqueue(outgoing_email_send_task, ids[0])
+            else:
+                task_enqueue(outgoing_emails_send_task, ids)
+        except BaseException as exc:  # noqa: BLE001 - whatever it was, the sweeper sends the rows later
             logger.warning(
-                "enqueue of outgoing email %s failed (%s); the outbox sweeper will send it",
-                outgoing_email_id,
+                "enqueue of outgoing emails %s failed (%s); the outbox sweeper will send them",
+                ids,
                 type(exc).__name__,
             )
         finally:
-            pending.task_done()
+            for _ in ids:
+                pending.task_done()
 
 
 def _pending_queue() -> queue.Queue[int]:

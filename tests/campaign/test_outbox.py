@@ -187,3 +187,123 @@ def test_a_kept_connection_the_server_closed_is_replaced_before_sending(smtp_ser
     assert outgoing_email_send(outgoing_email_id=second.pk) is True
 
     assert len(smtp_server.to("two@example.org")) == 1
+
+
+def test_one_task_sends_a_batch_and_the_batch_rows_own_tasks_do_nothing(settings):
+    settings.OUTBOX_BATCH_SIZE = 3
+    emails = [_queue(to_email=f"n{i}@example.org") for i in range(5)]
+
+    assert outgoing_email_send(outgoing_email_id=emails[0].pk) is True
+
+    # The first row and the two oldest others went out, over one connection.
+    assert [m.to for m in mail.outbox] == [["n0@example.org"], ["n1@example.org"], ["n2@example.org"]]
+    assert outgoing_email_send(outgoing_email_id=emails[1].pk) is False  # claimed by the batch
+    statuses = list(OutgoingEmail.objects.order_by("pk").values_list("status", flat=True))
+    assert statuses == ["sent"] * 3 + ["queued"] * 2
+    assert len(set(OutgoingEmail.objects.filter(status="sent").values_list("message_id", flat=True))) == 3
+
+
+def test_an_at_most_once_mail_is_sent_alone_and_never_joins_a_batch(settings):
+    settings.OUTBOX_BATCH_SIZE = 10
+    official = _queue(to_email="mp@example.org", at_most_once=True)
+    other = _queue(to_email="ada@example.org")
+
+    assert outgoing_email_send(outgoing_email_id=official.pk) is True
+    assert OutgoingEmail.objects.get(pk=other.pk).status == OutgoingEmail.Status.QUEUED
+    assert outgoing_email_send(outgoing_email_id=other.pk) is True
+    assert OutgoingEmail.objects.get(pk=official.pk).status == OutgoingEmail.Status.SENT
+
+
+def test_a_transient_error_mid_batch_keeps_what_was_sent_and_queues_the_rest(settings):
+    from campaign.emails import email_deliver
+
+    settings.OUTBOX_BATCH_SIZE = 4
+    emails = [_queue(to_email=f"n{i}@example.org") for i in range(4)]
+    calls = []
+
+    def deliver_twice_then_fail(message, **kwargs):
+        calls.append(message.to[0])
+        if len(calls) > 2:
+            raise smtplib.SMTPServerDisconnected()
+        return email_deliver(message, **kwargs)
+
+    with mock.patch("campaign.outbox.sending.email_deliver", side_effect=deliver_twice_then_fail):
+        assert outgoing_email_send(outgoing_email_id=emails[0].pk) is True  # its own mail went out
+
+    statuses = list(OutgoingEmail.objects.order_by("pk").values_list("status", "last_error"))
+    assert statuses == [("sent", ""), ("sent", ""), ("queued", "SMTPServerDisconnected")] + [
+        ("queued", "SMTPServerDisconnected")
+    ]
+    # The rows put back are sent by the next task (or the sweeper) without losing any.
+    assert outgoing_email_send(outgoing_email_id=emails[2].pk) is True
+    assert OutgoingEmail.objects.filter(status="sent").count() == 4
+    assert len(mail.outbox) == 4
+
+
+def test_a_failing_row_fails_alone_and_the_batch_goes_on(settings):
+    settings.OUTBOX_BATCH_SIZE = 3
+    first = _queue(to_email="one@example.org")
+    broken = _queue(kind="no_such_template_kind", to_email="two@example.org")
+    third = _queue(to_email="three@example.org")
+
+    assert outgoing_email_send(outgoing_email_id=first.pk) is True
+
+    assert OutgoingEmail.objects.get(pk=broken.pk).status == OutgoingEmail.Status.FAILED
+    assert OutgoingEmail.objects.get(pk=third.pk).status == OutgoingEmail.Status.SENT
+
+
+def test_a_batch_is_sent_over_one_connection_checked_once(settings, smtp_server):
+    from campaign import emails
+
+    settings.OUTBOX_BATCH_SIZE = 5
+    queued = [_queue(to_email=f"c{i}@example.org") for i in range(5)]
+    emails._close_connection()
+
+    with mock.patch("campaign.emails.get_connection", wraps=emails.get_connection) as connect:
+        assert outgoing_email_send(outgoing_email_id=queued[0].pk) is True
+
+    assert connect.call_count == 1
+    for i in range(5):
+        assert len(smtp_server.to(f"c{i}@example.org")) == 1
+
+
+def test_one_message_for_many_rows_sends_them_as_one_batch_once(settings):
+    from campaign.outbox.sending import outgoing_emails_send
+
+    settings.OUTBOX_BATCH_SIZE = 10
+    emails = [_queue(to_email=f"m{i}@example.org") for i in range(3)]
+    official = _queue(to_email="mp@example.org", at_most_once=True)
+
+    assert outgoing_emails_send(outgoing_email_ids=[e.pk for e in emails] + [official.pk]) == 3
+
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "m0@example.org",
+        "m1@example.org",
+        "m2@example.org",
+        "mp@example.org",
+    ]
+    assert outgoing_emails_send(outgoing_email_ids=[e.pk for e in emails]) == 0  # redelivered
+    assert len(mail.outbox) == 4
+    assert set(OutgoingEmail.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_the_publisher_hands_what_piled_up_to_the_broker_in_one_message(settings):
+    import queue
+    import threading
+
+    from campaign.outbox import publisher
+    from campaign.tasks import outgoing_email_send_task, outgoing_emails_send_task
+
+    settings.OUTBOX_BATCH_SIZE = 2
+    pending: queue.Queue[int] = queue.Queue()
+    for pk in (11, 12, 13):
+        pending.put(pk)
+
+    with mock.patch.object(publisher, "task_enqueue") as enqueue:
+        threading.Thread(target=publisher._publish_forever, args=(pending,), daemon=True).start()
+        pending.join()
+
+    assert enqueue.call_args_list == [
+        mock.call(outgoing_emails_send_task, [11, 12]),
+        mock.call(outgoing_email_send_task, 13),  # a row alone keeps the one-row message
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -43,9 +44,20 @@ def post_json(url: str, payload: dict, headers: dict | None = None) -> tuple[int
 
 
 def counted_total(api_client, petition: Petition) -> int:
-    from petitions.selectors import petition_count_cache_clear
+    from petitions.counting import petition_counts_update
+    from petitions.selectors import count_now, count_period_start, petition_count_cache_clear
 
-    petition_count_cache_clear()  # the worker ran the pass; this process's cache is stale
+    # The worker ran the pass: its change shows from the first count period after its stamp;
+    # a second change in the same period waits for the next pass (the beat's, here ours).
+    while True:
+        stored = Petition.objects.get(pk=petition.pk)
+        changed_at = stored.public_count_changed_at
+        while changed_at and count_period_start(count_now()) < changed_at.timestamp():
+            time.sleep(0.1)
+        if stored.public_count == stored.signature_count:
+            break
+        petition_counts_update()
+    petition_count_cache_clear()
     return api_client.get(f"/api/v1/petitions/{petition.slug}/count/").json()["signature_count"]
 
 
