@@ -240,3 +240,7 @@ class SuppressedAddressAdmin(_ReadOnlyAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return user_has_staff_permission(request.user, PRIVACY_OFFICER)
+
+
+# The CRM webhooks' dead-letter view lives with its sub-domain.
+from campaign.crm import admin as crm_admin  # noqa: E402, F401

@@ -409,3 +409,7 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} consent #{self.pk}"
+
+
+# The CRM webhook outbox lives with its sub-domain; imported here so Django registers it.
+from campaign.crm.models import CrmDelivery  # noqa: E402, F401

@@ -275,6 +275,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
+# --- CRM hand-over (campaign/crm/) ----------------------------------------------------------
+# Newsletter subscribes, unsubscribes and erasures are POSTed as signed JSON to this URL; off
+# when unset. The secret signs every request (HMAC-SHA256, see docs/privacy.md).
+CRM_WEBHOOK_URL = env_str("CRM_WEBHOOK_URL", "")
+CRM_WEBHOOK_SECRET = env_str("CRM_WEBHOOK_SECRET", "")
+if CRM_WEBHOOK_URL and len(CRM_WEBHOOK_SECRET) < 16:
+    raise ImproperlyConfigured("CRM_WEBHOOK_URL is set: CRM_WEBHOOK_SECRET must be at least 16 characters")
+# A delivery that failed this many times is dead-lettered for staff to retry.
+CRM_WEBHOOK_MAX_ATTEMPTS = env_int("CRM_WEBHOOK_MAX_ATTEMPTS", 8)
+# The wait after the first failure (doubled after each further one, capped at half an hour).
+CRM_WEBHOOK_BACKOFF_SECONDS = env_int("CRM_WEBHOOK_BACKOFF_SECONDS", 30)
+CRM_WEBHOOK_TIMEOUT_SECONDS = env_int("CRM_WEBHOOK_TIMEOUT_SECONDS", 10)
+# The Celery queue of the deliveries (a slow CRM then never holds up the mails).
+CRM_WEBHOOK_QUEUE = env_str("CRM_WEBHOOK_QUEUE", CELERY_TASK_DEFAULT_QUEUE)
+
 # --- Staff: audit trail, two-factor login, API tokens ---------------------------------------
 # Audit entries (who read or changed what) are deleted after this many days; 0 keeps them.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)

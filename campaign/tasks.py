@@ -7,6 +7,8 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
+from campaign.crm.delivery import crm_deliveries_sweep
+from campaign.crm.tasks import crm_delivery_send_task  # noqa: F401 - registers the CRM task
 from campaign.outbox.sending import (
     TransientEmailError,
     outgoing_email_mark_failed,
@@ -45,6 +47,7 @@ def outgoing_emails_send_task(self: Any, outgoing_email_ids: list[int], **kwargs
 @shared_task(name="campaign.outgoing_email_sweep")
 def outgoing_email_sweep_task(**kwargs: Any) -> None:
     outgoing_email_sweep()
+    crm_deliveries_sweep()
 
 
 @shared_task(name="campaign.audit_entries_purge")

@@ -16,6 +16,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("staff/audit/", views.StaffAuditEntryListView.as_view(), name="staff-audit-list"),
     path("staff/audit.csv", views.StaffAuditEntryExportView.as_view(), name="staff-audit-export-csv"),
     path("", include("campaign.privacy.urls")),
+    path("", include("campaign.crm.urls")),
     path("", include("petitions.urls")),
     path("", include("donations.urls")),
     path("", include("officials.urls")),

@@ -147,3 +147,10 @@ def signatures_export(email: str) -> list[dict[str, Any]]:
         }
         for s in rows
     ]
+
+
+def signature_addresses(signature_ids: list[int]) -> dict[int, str]:
+    """The addresses of confirmed signatures (the CRM subscriber export); erased and withdrawn
+    ones have none and are left out."""
+    rows = Signature.objects.filter(pk__in=signature_ids, status=Signature.Status.CONFIRMED).exclude(email="")
+    return dict(rows.values_list("pk", "email"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from campaign.models import OutgoingEmail, SuppressedAddress
+from campaign.models import CrmDelivery, OutgoingEmail, SuppressedAddress
 from campaign.privacy.consent import consent_proof_rows
 from campaign.privacy.hashing import address_clean, address_hash
 
@@ -41,11 +41,26 @@ def _suppression(email: str) -> list[dict[str, Any]]:
     return [{"reason": row.reason, "since": row.created_at.isoformat()}] if row else []
 
 
+def _crm_handovers(email: str) -> list[dict[str, Any]]:
+    """What was handed to the organisation's CRM about the address (campaign/crm/)."""
+    rows = CrmDelivery.objects.filter(email_hash=address_hash(email)).order_by("created_at", "pk")
+    return [
+        {
+            "event": row.event,
+            "status": row.status,
+            "queued_at": row.created_at.isoformat(),
+            "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
+        }
+        for row in rows
+    ]
+
+
 def person_export(email: str) -> dict[str, list[dict[str, Any]]]:
     """{area: records} for every area, the core's mails and suppression included."""
     sections = {name: fn(email) for name, fn in _exporters.items()}
     sections["mails"] = _mails(email)
     sections["suppression"] = _suppression(email)
+    sections["crm"] = _crm_handovers(email)
     sections["consents"] = [
         {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
         for row in consent_proof_rows(email)

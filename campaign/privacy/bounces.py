@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 
 from campaign.models import SuppressedAddress
+from campaign.privacy.consent import MAIL_PURPOSES, consents_withdraw
 from campaign.privacy.hashing import address_hash
 from campaign.privacy.suppression import address_suppress
 
@@ -41,6 +42,9 @@ def mail_event_record(*, event_type: str, email: str) -> bool:
     if reason is None or not email or "@" not in email:
         return False
     address_suppress(email_hash=address_hash(email), reason=reason)
+    if reason == Reason.UNSUBSCRIBED:
+        # As a one-click unsubscribe: the mail consents end (and the CRM is told).
+        consents_withdraw(how="unsubscribed", email_hash=address_hash(email), purposes=MAIL_PURPOSES)
     return True
 
 

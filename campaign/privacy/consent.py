@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from campaign.crm.events import crm_subscribe_queue, crm_unsubscribes_queue
 from campaign.models import ConsentRecord
 from campaign.privacy.hashing import address_hash
 
@@ -37,7 +38,7 @@ def consent_record(
 ) -> ConsentRecord:
     """Records a confirmed consent; once per (purpose, subject): a repeated confirmation keeps
     the first record."""
-    record, _ = ConsentRecord.objects.get_or_create(
+    record, created = ConsentRecord.objects.get_or_create(
         purpose=purpose,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -51,6 +52,8 @@ def consent_record(
             "confirmed_at": confirmed_at,
         },
     )
+    if created and purpose == Purpose.NEWSLETTER:
+        crm_subscribe_queue(record=record, email=email)  # the CRM hand-over (off when unset)
     return record
 
 
@@ -72,7 +75,16 @@ def consents_withdraw(
     rows = ConsentRecord.objects.filter(match, withdrawn_at__isnull=True)
     if purposes:
         rows = rows.filter(purpose__in=purposes)
-    return rows.update(withdrawn_at=now or timezone.now(), withdrawn_how=how)
+    # An erasure tells the CRM itself (campaign.crm.events.crm_erase); anything else that ends
+    # the last newsletter consent of an address is an unsubscribe there.
+    newsletter_hashes = (
+        []
+        if how == "erased"
+        else list(rows.filter(purpose=Purpose.NEWSLETTER).values_list("email_hash", flat=True).distinct())
+    )
+    ended = rows.update(withdrawn_at=now or timezone.now(), withdrawn_how=how)
+    crm_unsubscribes_queue(email_hashes=newsletter_hashes, how=how)
+    return ended
 
 
 def consent_proof_rows(email: str) -> list[dict[str, Any]]:

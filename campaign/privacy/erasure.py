@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.audit import audit_record
+from campaign.crm.events import crm_erase
 from campaign.models import ErasureReceipt, OutgoingEmail, PrivacyRequest, SuppressedAddress
 from campaign.privacy.consent import consents_withdraw
 from campaign.privacy.hashing import address_clean, address_hash
@@ -83,6 +84,8 @@ def person_erase(
         kept += [{"area": name, "what": k.what, "count": k.count, "why": k.why} for k in outcome.kept]
     email_hash = address_hash(email)
     with transaction.atomic():
+        # The CRM is told to delete the contact, if it ever got it (campaign.crm.events).
+        erased["crm"] = crm_erase(email=email, email_hash=email_hash)
         receipt = ErasureReceipt.objects.create(
             email_hash=email_hash, origin=origin, requested_by=requested_by[:150], erased=erased, kept=kept
         )

@@ -48,6 +48,9 @@ CASES: dict[str, list[Case]] = {
     "privacy-erasure-create": [Case(_roles("privacy officer"), "post", {"email": "erase.me@example.org"})],
     "privacy-consent-proof": [Case(_roles("privacy officer"), data={"email": "proof@example.org"})],
     "privacy-request-list": [Case(_roles("privacy officer"))],
+    "crm-delivery-list": [Case(_roles("privacy officer", "organiser"), data={"status": "dead"})],
+    "crm-delivery-retry": [Case(_roles("privacy officer", "organiser"), "post")],
+    "crm-subscriber-export": [Case(_roles("data export"))],
     "signature-export-csv": [Case(_roles("data export"))],
     "signature-export-xlsx": [Case(_roles("data export"))],
     "staff-donation-summary": [
@@ -107,6 +110,12 @@ def _request(client: APIClient, route: str, case: Case, petition: Any, campaign:
         # A fresh invalidation each request: an undo works once.
         invalidation = Invalidation.objects.create(petition=petition, email_domain="example.org")
         path = path.replace("<int:invalidation_id>", str(invalidation.pk))
+    if "<int:delivery_id>" in path:
+        from campaign.crm.models import CrmDelivery
+
+        # A fresh dead letter each request: a retry works once.
+        dead = CrmDelivery.objects.create(event="subscribe", email_hash="0" * 64, status="dead", attempts=8)
+        path = path.replace("<int:delivery_id>", str(dead.pk))
     data = {k: v.format(campaign=campaign.slug) if isinstance(v, str) else v for k, v in case.data.items()}
     if case.method == "post":
         return client.post(path, data, format="json")
@@ -138,6 +147,7 @@ def test_a_viewer_gets_403_on_every_personal_data_export(petition, django_user_m
     for path, query in [
         (f"/api/v1/staff/petitions/{petition.slug}/signatures.csv", {}),
         (f"/api/v1/staff/petitions/{petition.slug}/signatures.xlsx", {}),
+        ("/api/v1/staff/crm/subscribers.csv", {}),
         (f"/api/v1/staff/petitions/{petition.slug}/report.pdf", {"names": "true"}),
     ]:
         assert client.get(path, query).status_code == 403, path
