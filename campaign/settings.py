@@ -7,6 +7,7 @@ to start without them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import overload
@@ -118,6 +119,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # X-Request-ID in and out, and on every log line of the request.
     "campaign.logs.RequestIdMiddleware",
+    # Request rate, latency and status per view (URL name) for /metrics (campaign/metrics.py).
+    "campaign.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The database down: 503 JSON with Retry-After (campaign/availability.py).
     "campaign.middleware.DatabaseUnavailableMiddleware",
@@ -141,6 +144,16 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "campaign.urls"
+
+# /metrics (Prometheus) answers only a bearer token or a peer address in the allow-list; with
+# neither set it answers 404 to everyone. docs/operations.md.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_CIDRS = env_list("METRICS_ALLOWED_CIDRS")
+for _cidr in METRICS_ALLOWED_CIDRS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_CIDRS: {_cidr!r} is not a network") from _exc
 WSGI_APPLICATION = "campaign.wsgi.application"
 
 TEMPLATES = [

@@ -15,6 +15,7 @@ from campaign.models import ConsentRecord, OutgoingEmail
 from campaign.privacy.consent import consent_record, consents_withdraw
 from petitions.hashing import consent_text_hash
 from petitions.models import Signature, SignatureToken
+from petitions.metrics import signatures_confirmed
 from petitions.selectors import petition_count_cache_clear
 from petitions.signing import SIGNATURE_SUBJECT_TYPE
 from petitions.tasks import petition_counts_update_task
@@ -52,6 +53,7 @@ def signature_confirm(*, token: str) -> Signature:
     signature.status = Signature.Status.CONFIRMED
     signature.confirmed_at = now
     signature.save(update_fields=["status", "confirmed_at", "updated_at"])
+    transaction.on_commit(signatures_confirmed.inc)
     SignatureToken.objects.filter(pk=found.pk, used_at__isnull=True).update(used_at=now)
     _consents_record(signature, confirmed_at=now)
     logger.info("signature %s confirmed", signature.pk)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from petitions.models import Signature
+from petitions.metrics import signature_flagged_count
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def signature_fraud_check(*, signature_id: int) -> None:
         return
     reason = signature_fraud_reason(signature)
     if reason:
-        Signature.objects.filter(pk=signature_id, is_flagged=False).update(
+        if Signature.objects.filter(pk=signature_id, is_flagged=False).update(
             is_flagged=True, flag_reason=reason, updated_at=now
-        )
+        ):
+            signature_flagged_count(reason)
         logger.info("signature %s flagged: %s", signature_id, reason)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from campaign.emails import SendOutcomeUnknown, email_deliver, email_render, is_bulk_kind
 from campaign.models import OutgoingEmail, SuppressedAddress
+from campaign.outbox.metrics import mail_failed_count, mail_sent_count, mails_retried
 from campaign.privacy.hashing import address_hash
 from campaign.privacy.suppression import address_is_suppressed, address_suppress
 
@@ -81,6 +82,7 @@ def outgoing_email_send(*, outgoing_email_id: int) -> bool:
             updated_at=timezone.now(),
         )
         logger.info("outgoing email %s: transient error %s", email.pk, type(exc).__name__)
+        mails_retried.inc()
         raise TransientEmailError(type(exc).__name__) from exc
     except Exception as exc:
         # A bug (a template error, a builder failure): retrying will not help.
@@ -101,12 +103,19 @@ def _outgoing_email_finish(
         values.update(sent_at=now, message_id=message_id[:255], context={})
     elif status == OutgoingEmail.Status.CANCELED:
         values.update(context={})
-    OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.INFLIGHT).update(**values)
+    finished = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.INFLIGHT).update(**values)
+    if finished and status == OutgoingEmail.Status.SENT:
+        mail_sent_count(email.kind)
+    elif finished and status == OutgoingEmail.Status.FAILED:
+        mail_failed_count(email.kind)
 
 
 def outgoing_email_mark_failed(*, outgoing_email_id: int, error: str) -> None:
     """The final-failure path: retries are used up."""
-    OutgoingEmail.objects.filter(
+    failed = OutgoingEmail.objects.filter(
         pk=outgoing_email_id, status__in=[OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.INFLIGHT]
     ).update(status=OutgoingEmail.Status.FAILED, last_error=error[:255], updated_at=timezone.now())
+    if failed:
+        kind = OutgoingEmail.objects.filter(pk=outgoing_email_id).values_list("kind", flat=True).first()
+        mail_failed_count(kind or "")
     logger.warning("outgoing email %s failed after retries: %s", outgoing_email_id, error)
