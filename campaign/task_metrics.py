@@ -33,7 +33,7 @@ def worker_process_dead(**kwargs: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(os.getpid())
 
 
 def celery_signals_connect() -> None:
@@ -52,7 +52,9 @@ def beat_gauges() -> Iterator[Metric]:
         "When beat last sent each periodic task (Unix time; 0 = never).",
         ["task"],
     )
-    for name, task, at in PeriodicTask.objects.filter(enabled=True).values_list("name", "task", "last_run_at"):
+    for name, task, at in PeriodicTask.objects.filter(enabled=True).values_list(
+        "name", "task", "last_run_at"
+    ):
         if name == "celery.backend_cleanup":
             continue
         last_run.add_metric([name or task], at.timestamp() if at else 0.0)

@@ -14,9 +14,9 @@ from campaign.metrics import age_seconds, gauge
 def delivery_gauges() -> Iterator[Metric]:
     from officials.models import Delivery
 
-    pending = Delivery.objects.filter(status__in=[Delivery.Status.SCHEDULED, Delivery.Status.QUEUED]).aggregate(
-        rows=Count("id"), oldest=Min("created_at")
-    )
+    pending = Delivery.objects.filter(
+        status__in=[Delivery.Status.SCHEDULED, Delivery.Status.QUEUED]
+    ).aggregate(rows=Count("id"), oldest=Min("created_at"))
     rows = gauge("deliveries_pending", "Deliveries to officials scheduled or queued, not sent yet.")
     rows.add_metric([], pending["rows"])
     oldest = gauge("deliveries_oldest_pending_age_seconds", "Age of the oldest delivery not sent yet.")

@@ -14,8 +14,8 @@ from campaign.exceptions import ApplicationError
 from campaign.models import ConsentRecord, OutgoingEmail
 from campaign.privacy.consent import consent_record, consents_withdraw
 from petitions.hashing import consent_text_hash
-from petitions.models import Signature, SignatureToken
 from petitions.metrics import signatures_confirmed
+from petitions.models import Signature, SignatureToken
 from petitions.selectors import petition_count_cache_clear
 from petitions.signing import SIGNATURE_SUBJECT_TYPE
 from petitions.tasks import petition_counts_update_task

@@ -9,8 +9,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.utils import timezone
 
-from petitions.models import Signature
 from petitions.metrics import signature_flagged_count
+from petitions.models import Signature
 
 logger = logging.getLogger(__name__)
 

@@ -103,7 +103,9 @@ def _outgoing_email_finish(
         values.update(sent_at=now, message_id=message_id[:255], context={})
     elif status == OutgoingEmail.Status.CANCELED:
         values.update(context={})
-    finished = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.INFLIGHT).update(**values)
+    finished = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.INFLIGHT).update(
+        **values
+    )
     if finished and status == OutgoingEmail.Status.SENT:
         mail_sent_count(email.kind)
     elif finished and status == OutgoingEmail.Status.FAILED:

@@ -126,7 +126,9 @@ def test_a_scrape_after_signings_and_donations_counts_them_over_both_workers(sta
     assert len(_pids(stack["multiproc"])) >= 2
 
     after = _scrape(web)
-    moved = _value(after, "campaign_signatures_created_total") - _value(before, "campaign_signatures_created_total")
+    moved = _value(after, "campaign_signatures_created_total") - _value(
+        before, "campaign_signatures_created_total"
+    )
     assert moved == signings
     signed = ("campaign_http_requests_total", {"view": "signature-create", "method": "POST", "status": "202"})
     assert _value(after, signed[0], **signed[1]) - _value(before, signed[0], **signed[1]) == signings
