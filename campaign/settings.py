@@ -149,6 +149,8 @@ ROOT_URLCONF = "campaign.urls"
 # neither set it answers 404 to everyone. docs/operations.md.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 METRICS_ALLOWED_CIDRS = env_list("METRICS_ALLOWED_CIDRS")
+# The Celery worker's own counters (mails, task failures) on this port, internal network only.
+METRICS_WORKER_PORT = env_int("METRICS_WORKER_PORT", 0)
 for _cidr in METRICS_ALLOWED_CIDRS:
     try:
         ipaddress.ip_network(_cidr, strict=False)

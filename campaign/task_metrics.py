@@ -4,6 +4,7 @@ a finished prefork child marked dead (multiprocess mode)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 from prometheus_client.core import Metric
 
 from campaign.metrics import counter, gauge
+
+logger = logging.getLogger(__name__)
 
 task_failures = counter("task_failures", "Celery tasks that ended in an exception.", ["task"])
 task_retries = counter("task_retries", "Celery tasks sent back for a retry.", ["task"])
@@ -36,8 +39,30 @@ def worker_process_dead(**kwargs: Any) -> None:
         multiprocess.mark_process_dead(os.getpid())
 
 
+def worker_metrics_serve(**kwargs: Any) -> None:
+    """In the worker's main process, with METRICS_WORKER_PORT set: its counters (mails, task
+    failures; summed over the prefork children through PROMETHEUS_MULTIPROC_DIR, a directory
+    of its own) on http://<worker>:<port>/ for Prometheus, on the internal network only. The
+    database gauges are on the web's /metrics alone, so nothing is counted twice."""
+    from django.conf import settings
+
+    port = settings.METRICS_WORKER_PORT
+    if not port:
+        return
+    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, registry=registry)
+    logger.info("worker metrics on port %s", port)
+
+
 def celery_signals_connect() -> None:
-    from celery.signals import task_failure, task_retry, worker_process_shutdown
+    from celery.signals import task_failure, task_retry, worker_process_shutdown, worker_ready
+
+    worker_ready.connect(worker_metrics_serve, dispatch_uid="campaign.metrics.serve", weak=False)
 
     task_failure.connect(task_failure_count, dispatch_uid="campaign.metrics.task_failure", weak=False)
     task_retry.connect(task_retry_count, dispatch_uid="campaign.metrics.task_retry", weak=False)
