@@ -132,6 +132,8 @@ MIDDLEWARE = [
     # /api/v1/staff/), which uses no cookies; see campaign/middleware.py.
     "campaign.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # READ_ONLY_MODE: writes answer 503 with a message in German or English (campaign/switches.py).
+    "campaign.switches.ReadOnlyModeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "campaign.middleware.AuthenticationMiddleware",
@@ -144,6 +146,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "campaign.urls"
+
+# Operator switches (campaign/switches.py), shown on /healthz and /readyz.
+READ_ONLY_MODE = env_bool("READ_ONLY_MODE", False)
+DONATIONS_PAUSED = env_bool("DONATIONS_PAUSED", False)
 
 # /metrics (Prometheus) answers only a bearer token or a peer address in the allow-list; with
 # neither set it answers 404 to everyone. docs/operations.md.
