@@ -19,6 +19,11 @@ MESSAGES = {
         "wenigen Minuten noch einmal.",
         "en": "We are doing maintenance: changes are paused for a few minutes. Please try again shortly.",
     },
+    "signing_paused": {
+        "de": "Das Unterschreiben ist bei dieser Petition gerade pausiert. Bitte versuchen Sie es später "
+        "noch einmal.",
+        "en": "Signing this petition is paused at the moment. Please try again later.",
+    },
     "donations_paused": {
         "de": "Spenden sind gerade nicht möglich. Bitte versuchen Sie es später noch einmal.",
         "en": "Donations are paused at the moment. Please try again later.",
@@ -34,8 +39,21 @@ def switch_message(code: str) -> str:
     return MESSAGES[code]["en" if language.startswith("en") else "de"]
 
 
+# name -> a function listing what an app paused (petitions: the slugs), for /readyz.
+_paused_sources: dict[str, Callable[[], list[str]]] = {}
+
+
+def paused_source_register(name: str, source: Callable[[], list[str]]) -> None:
+    _paused_sources[name] = source
+
+
 def switches_state() -> dict[str, bool]:
     return {"read_only": settings.READ_ONLY_MODE, "donations_paused": settings.DONATIONS_PAUSED}
+
+
+def paused_state() -> dict[str, list[str]]:
+    """What the apps paused (a database read: /readyz only, after its database check)."""
+    return {name: source() for name, source in sorted(_paused_sources.items())}
 
 
 def read_only_response() -> JsonResponse:

@@ -8,8 +8,11 @@ class PetitionsConfig(AppConfig):
     def ready(self) -> None:
         from campaign.privacy.access import exporter_register
         from campaign.privacy.erasure import eraser_register
+        from campaign.switches import paused_source_register
         from petitions import checks, emails, metrics  # noqa: F401 - system checks, mail builders, counters
         from petitions.privacy import signatures_erase, signatures_export
+        from petitions.selectors import petitions_paused_slugs
 
+        paused_source_register("petitions", petitions_paused_slugs)
         eraser_register("petitions", signatures_erase)
         exporter_register("petitions", signatures_export)

@@ -34,6 +34,9 @@ class PetitionForSigning:
     consent_hash_de: str
     consent_hash_en: str
     altcha_enabled: bool
+    signing_paused: bool = False
+    paused_message_de: str = ""
+    paused_message_en: str = ""
 
 
 def petition_is_open(petition: Petition, now: datetime | None = None) -> bool:

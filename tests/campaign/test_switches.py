@@ -52,3 +52,17 @@ def test_stopped_donations_refuse_a_new_gift_in_the_donors_language(api_client, 
     assert german.json()["message"].startswith("Spenden sind gerade nicht möglich")
     assert english.json()["message"].startswith("Donations are paused")
     assert not Donation.objects.exists()
+
+
+def test_a_paused_petition_without_its_own_message_gets_the_default_in_each_language(api_client, petition):
+    from petitions.models import Petition
+
+    Petition.objects.filter(pk=petition.pk).update(signing_paused=True)
+    url = f"/api/v1/petitions/{petition.slug}/signatures/"
+
+    german = api_client.post(url, sign_payload(), format="json")
+    english = api_client.post(url, sign_payload(locale="en"), format="json")
+
+    assert german.status_code == english.status_code == 409
+    assert german.json()["message"].startswith("Das Unterschreiben ist bei dieser Petition gerade pausiert")
+    assert english.json()["message"].startswith("Signing this petition is paused")
