@@ -37,6 +37,11 @@ from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
+# Multiprocess mode writes a file per process at the first metric: the directory must exist
+# (a management command run in a container that has none would fail otherwise).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 PREFIX = "campaign_"
 
 _counters: dict[str, Counter] = {}
