@@ -10,3 +10,22 @@ if os.environ.get("LOG_FORMAT") == "json":
     logconfig_dict["loggers"].update(
         {"gunicorn.error": {"level": "INFO"}, "gunicorn.access": {"level": "INFO"}}
     )
+
+
+def on_starting(server: object) -> None:
+    """Metrics in multiprocess mode: start from an empty directory (the last run's files would
+    otherwise be summed in)."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker gone: its live gauges no longer count (its counters stay in the sums)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

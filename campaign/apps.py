@@ -24,3 +24,11 @@ class CampaignConfig(AppConfig):
         from campaign.privacy.bounces import anymail_event_received
 
         tracking.connect(anymail_event_received, dispatch_uid="campaign.privacy.bounces")
+
+        from campaign.metrics import gauge_source_register
+        from campaign.outbox.metrics import outbox_gauges
+        from campaign.task_metrics import beat_gauges, celery_signals_connect
+
+        gauge_source_register("outbox", outbox_gauges)
+        gauge_source_register("beat", beat_gauges)
+        celery_signals_connect()

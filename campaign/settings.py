@@ -135,6 +135,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # X-Request-ID in and out, and on every log line of the request.
     "campaign.logs.RequestIdMiddleware",
+    # Request rate, latency and status per view (URL name) for /metrics (campaign/metrics.py).
+    "campaign.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The database down: 503 JSON with Retry-After (campaign/availability.py).
     "campaign.middleware.DatabaseUnavailableMiddleware",
@@ -146,6 +148,8 @@ MIDDLEWARE = [
     # /api/v1/staff/), which uses no cookies; see campaign/middleware.py.
     "campaign.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # READ_ONLY_MODE: writes answer 503 with a message in German or English (campaign/switches.py).
+    "campaign.switches.ReadOnlyModeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "campaign.middleware.AuthenticationMiddleware",
@@ -158,6 +162,22 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "campaign.urls"
+
+# Operator switches (campaign/switches.py), shown on /healthz and /readyz.
+READ_ONLY_MODE = env_bool("READ_ONLY_MODE", False)
+DONATIONS_PAUSED = env_bool("DONATIONS_PAUSED", False)
+
+# /metrics (Prometheus) answers only a bearer token or a peer address in the allow-list; with
+# neither set it answers 404 to everyone. docs/operations.md.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_CIDRS = env_list("METRICS_ALLOWED_CIDRS")
+# The Celery worker's own counters (mails, task failures) on this port, internal network only.
+METRICS_WORKER_PORT = env_int("METRICS_WORKER_PORT", 0)
+for _cidr in METRICS_ALLOWED_CIDRS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_CIDRS: {_cidr!r} is not a network") from _exc
 WSGI_APPLICATION = "campaign.wsgi.application"
 
 TEMPLATES = [

@@ -98,8 +98,10 @@ class StaffAuditEntryExportView(APIView):
 
 
 def healthz(request: Any) -> JsonResponse:
-    """Liveness: the process answers."""
-    return JsonResponse({"status": "ok"})
+    """Liveness: the process answers; the operator switches in force."""
+    from campaign.switches import switches_state
+
+    return JsonResponse({"status": "ok", "switches": switches_state()})
 
 
 def _check_database() -> None:
@@ -138,7 +140,18 @@ def readyz(request: Any) -> JsonResponse:
             logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
             checks[name] = "down"
     down = [name for name, result in checks.items() if result != "ok"]
-    body: dict[str, Any] = {"status": "ok" if not down else "unavailable", "checks": checks}
+    from campaign.switches import paused_state, switches_state
+
+    body: dict[str, Any] = {
+        "status": "ok" if not down else "unavailable",
+        "checks": checks,
+        "switches": switches_state(),
+    }
+    if checks["database"] == "ok":
+        try:
+            body["paused"] = paused_state()
+        except Exception as exc:  # noqa: BLE001 - the readiness answer never fails on it
+            logger.warning("paused switches unreadable: %s", type(exc).__name__)
     if down:
         body["down"] = down
     return JsonResponse(body, status=200 if not down else 503)

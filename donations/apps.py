@@ -15,3 +15,8 @@ class DonationsConfig(AppConfig):
 
         eraser_register("donations", donor_erase)
         exporter_register("donations", donor_export)
+
+        from campaign.metrics import gauge_source_register
+        from donations.metrics import stripe_event_gauges
+
+        gauge_source_register("stripe_events", stripe_event_gauges)

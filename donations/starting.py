@@ -7,12 +7,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign
+from campaign.switches import switch_message
 from donations import stripe_api
 from donations.amounts import donation_fee_compute
 from donations.attribution import donation_attribution
@@ -51,7 +53,10 @@ def _donor_create(*, data: dict[str, Any]) -> Donor:
 
 def donation_start(*, data: dict[str, Any]) -> DonationStarted:
     """Records the gift, then creates the Stripe customer and the SetupIntent the browser
-    saves the payment method with. Validated input (the serializer) comes in."""
+    saves the payment method with. Validated input (the serializer) comes in. With
+    DONATIONS_PAUSED on, no new gift starts (503 `donations_paused`)."""
+    if settings.DONATIONS_PAUSED:
+        raise ApplicationError(switch_message("donations_paused"), code="donations_paused", status_code=503)
     campaign = Campaign.objects.filter(slug=data["campaign"], status=Campaign.Status.LIVE).first()
     if campaign is None:
         raise ApplicationError(

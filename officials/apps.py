@@ -14,3 +14,8 @@ class OfficialsConfig(AppConfig):
         )
 
         receivers.connect()  # follows the petition counts (petitions/signals.py)
+
+        from campaign.metrics import gauge_source_register
+        from officials.metrics import delivery_gauges
+
+        gauge_source_register("deliveries", delivery_gauges)

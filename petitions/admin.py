@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest
 
-from campaign.audit import audit_selection
+from campaign.audit import audit_record, audit_selection
 from campaign.permissions import (
     EXPORT_PERSONAL_DATA,
     ORGANISE,
@@ -63,9 +64,26 @@ class PetitionAdmin(RoleAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Operator switch",
+            {"fields": ["signing_paused", "signing_paused_message_de", "signing_paused_message_en"]},
+        ),
         ("Counts", {"fields": ["signature_count", "offline_count", "counts_updated_at"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Pausing or resuming signing is audited (who, when, which petition)."""
+        before = Petition.objects.filter(pk=obj.pk).values_list("signing_paused", flat=True).first()
+        super().save_model(request, obj, form, change)
+        if bool(before) != obj.signing_paused:
+            audit_record(
+                actor=request.user,
+                action="petition.signing_paused" if obj.signing_paused else "petition.signing_resumed",
+                object_type="petitions.petition",
+                object_id=obj.pk,
+                request=request,
+            )
 
 
 @admin.register(Milestone)

@@ -14,6 +14,7 @@ from campaign.exceptions import ApplicationError
 from campaign.models import ConsentRecord, OutgoingEmail
 from campaign.privacy.consent import consent_record, consents_withdraw
 from petitions.hashing import consent_text_hash
+from petitions.metrics import signatures_confirmed
 from petitions.models import Signature, SignatureToken
 from petitions.selectors import petition_count_cache_clear
 from petitions.signing import SIGNATURE_SUBJECT_TYPE
@@ -52,6 +53,7 @@ def signature_confirm(*, token: str) -> Signature:
     signature.status = Signature.Status.CONFIRMED
     signature.confirmed_at = now
     signature.save(update_fields=["status", "confirmed_at", "updated_at"])
+    transaction.on_commit(signatures_confirmed.inc)
     SignatureToken.objects.filter(pk=found.pk, used_at__isnull=True).update(used_at=now)
     _consents_record(signature, confirmed_at=now)
     logger.info("signature %s confirmed", signature.pk)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from petitions.metrics import signature_flagged_count
 from petitions.models import Signature
 from petitions.shared_networks import email_domain_is_provider, ip_burst_is_scripted, without_providers
 
@@ -190,9 +191,10 @@ def signature_fraud_check(*, signature_id: int) -> None:
         return
     reason = signature_fraud_reason(signature)
     if reason:
-        Signature.objects.filter(pk=signature_id, is_flagged=False).update(
+        if Signature.objects.filter(pk=signature_id, is_flagged=False).update(
             is_flagged=True, flag_reason=reason, updated_at=now
-        )
+        ):
+            signature_flagged_count(reason)
         logger.info("signature %s flagged: %s", signature_id, reason)
 
 
@@ -217,8 +219,9 @@ def signatures_fraud_check(*, signatures: list[Signature]) -> None:
     for signature in signatures:
         reason = reasons.get(signature.pk, "")
         if reason:
-            Signature.objects.filter(pk=signature.pk, is_flagged=False).update(
+            if Signature.objects.filter(pk=signature.pk, is_flagged=False).update(
                 is_flagged=True, flag_reason=reason, updated_at=now
-            )
+            ):
+                signature_flagged_count(reason)
             signature.is_flagged, signature.flag_reason = True, reason
             logger.info("signature %s flagged: %s", signature.pk, reason)

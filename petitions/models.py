@@ -53,6 +53,12 @@ class Petition(TimeStampedModel):
     altcha_enabled = models.BooleanField(
         default=False, help_text="Require a solved ALTCHA proof of work when signing."
     )
+    # Operator switch: signing answers 409 `signing_paused` with this message (or the default).
+    signing_paused = models.BooleanField(
+        default=False, help_text="Pause signing (the page stays up; signing answers with the message below)."
+    )
+    signing_paused_message_de = models.CharField(max_length=300, blank=True)
+    signing_paused_message_en = models.CharField(max_length=300, blank=True)
     # Maintained ONLY by the counter pass: confirmed, unflagged online signatures.
     signature_count = models.PositiveIntegerField(default=0, editable=False)
     offline_count = models.PositiveIntegerField(

@@ -12,10 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
 from campaign.models import Campaign
+from campaign.switches import switch_message
 from petitions.hashing import consent_text_hash, token_hash
 from petitions.models import Petition, Signature, SignatureToken
 from petitions.signing import PetitionForSigning, petition_is_open
@@ -83,6 +85,9 @@ def petition_for_signing_get(*, slug: str) -> Any:
             consent_hash_de=consent_text_hash(petition.consent_text_de),
             consent_hash_en=consent_text_hash(petition.consent_text_en or petition.consent_text_de),
             altcha_enabled=petition.altcha_enabled,
+            signing_paused=petition.signing_paused,
+            paused_message_de=petition.signing_paused_message_de,
+            paused_message_en=petition.signing_paused_message_en,
         )
 
     found = _cached("sign", slug, settings.PETITIONS_COUNT_CACHE_SECONDS, load)
@@ -92,7 +97,20 @@ def petition_for_signing_get(*, slug: str) -> Any:
         raise ApplicationError(
             _("This petition is not open for signing."), code="petition_closed", status_code=409
         )
+    if found.signing_paused:
+        english = (translation.get_language() or "de").lower().startswith("en")
+        own = found.paused_message_en if english else found.paused_message_de
+        raise ApplicationError(
+            own or found.paused_message_de or switch_message("signing_paused"),
+            code="signing_paused",
+            status_code=409,
+        )
     return found
+
+
+def petitions_paused_slugs() -> list[str]:
+    """For /readyz: the petitions whose signing an operator paused."""
+    return list(Petition.objects.filter(signing_paused=True).order_by("slug").values_list("slug", flat=True))
 
 
 def petition_goal_get(*, petition: Petition) -> int | None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from campaign.outbox.queueing import outgoing_email_insert_sql, outgoing_email_publish, outgoing_email_queue
 from petitions.hashing import ip_hash_compute, ip_is_blocked, user_agent_hash_compute
+from petitions.metrics import signature_flagged_count, signatures_created
 from petitions.models import Petition, Signature
 from petitions.shared_networks import ip_is_allowlisted
 from petitions.validation import SignatureInput
@@ -34,6 +35,9 @@ class PetitionForSigning:
     consent_hash_de: str
     consent_hash_en: str
     altcha_enabled: bool
+    signing_paused: bool = False
+    paused_message_de: str = ""
+    paused_message_en: str = ""
 
 
 def petition_is_open(petition: Petition, now: datetime | None = None) -> bool:
@@ -98,6 +102,9 @@ def signature_create(
         email_ids = _signature_create_postgresql(row, campaign_id=petition.campaign_id, now=now)
     else:
         email_ids = _signature_create_orm(row, campaign_id=petition.campaign_id, now=now)
+    signatures_created.inc()
+    if flag_reason:
+        signature_flagged_count(flag_reason)
     for email_id in email_ids:
         # Published by a background thread: the request does not wait on Redis (the committed
         # outbox row guarantees the mail; see campaign.outbox.publisher).

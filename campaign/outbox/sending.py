@@ -24,6 +24,7 @@ from campaign.emails import (
     is_bulk_kind,
 )
 from campaign.models import OutgoingEmail, SuppressedAddress
+from campaign.outbox.metrics import mail_failed_count, mail_sent_count, mails_retried
 from campaign.privacy.hashing import address_hash
 from campaign.privacy.suppression import address_is_suppressed, address_suppress
 
@@ -180,6 +181,7 @@ def _batch_send(batch: list[OutgoingEmail]) -> _BatchOutcome:
                 outcome.transient = type(exc).__name__
                 outcome.requeued = [e.pk for e in batch[position:]]
                 logger.info("outgoing email %s: transient error %s", email.pk, outcome.transient)
+                mails_retried.inc()
                 break
             except Exception as exc:
                 # A bug (a template error, a builder failure): retrying will not help.
@@ -191,6 +193,9 @@ def _batch_send(batch: list[OutgoingEmail]) -> _BatchOutcome:
         # Recorded even when the loop dies (a worker shutdown): a row left in flight would
         # otherwise wait for the sweeper's timeout and be sent again.
         _outgoing_emails_sent(outcome.sent)
+        for email in batch:
+            if email.pk in outcome.sent:
+                mail_sent_count(email.kind)
         if outcome.requeued:
             now = timezone.now()
             OutgoingEmail.objects.filter(
@@ -225,12 +230,19 @@ def _outgoing_email_finish(email: OutgoingEmail, *, status: str, error: str = ""
     values: dict[str, Any] = {"status": status, "updated_at": now, "last_error": error[:255]}
     if status == OutgoingEmail.Status.CANCELED:
         values.update(context={})  # a mail that will never go keeps no data
-    OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.INFLIGHT).update(**values)
+    finished = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.INFLIGHT).update(
+        **values
+    )
+    if finished and status == OutgoingEmail.Status.FAILED:
+        mail_failed_count(email.kind)
 
 
 def outgoing_email_mark_failed(*, outgoing_email_id: int, error: str) -> None:
     """The final-failure path: retries are used up."""
-    OutgoingEmail.objects.filter(
+    failed = OutgoingEmail.objects.filter(
         pk=outgoing_email_id, status__in=[OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.INFLIGHT]
     ).update(status=OutgoingEmail.Status.FAILED, last_error=error[:255], updated_at=timezone.now())
+    if failed:
+        kind = OutgoingEmail.objects.filter(pk=outgoing_email_id).values_list("kind", flat=True).first()
+        mail_failed_count(kind or "")
     logger.warning("outgoing email %s failed after retries: %s", outgoing_email_id, error)

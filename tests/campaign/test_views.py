@@ -105,7 +105,7 @@ def test_healthz_answers(api_client):
     response = api_client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "switches": {"read_only": False, "donations_paused": False}}
 
 
 def test_readyz_reports_each_dependency(api_client):

@@ -221,11 +221,21 @@ PAGES: dict[str, PublicPage] = {
     "donor-page-ended": PublicPage("/donations/manage/"),
 }
 
-# Routes that are no page a supporter opens: the API, its schema, the admin, health and icon.
+# Routes that are no page a supporter opens: the API, its schema, the admin, health, metrics, icon.
 # The staff pages (behind the login, tests/integration/test_staff_login.py) and the mail
 # providers' webhooks are no supporter's pages either, nor the files other services fetch
 # (Apple's domain check).
-NOT_PUBLIC_PAGES = ("api/", "admin/", "healthz", "readyz", "favicon.ico", "staff/", "mail/", ".well-known/")
+NOT_PUBLIC_PAGES = (
+    "api/",
+    "admin/",
+    "healthz",
+    "readyz",
+    "metrics",
+    "favicon.ico",
+    "staff/",
+    "mail/",
+    ".well-known/",
+)
 
 
 def _page_routes(patterns: list[Any], prefix: str = "") -> set[str]:

@@ -84,3 +84,48 @@ def test_the_admin_flags_and_unflags_selected_signatures(admin_client, petition)
 def test_the_admin_lists_invalidations_and_milestones(admin_client, petition):
     assert admin_client.get("/admin/petitions/invalidation/").status_code == 200
     assert admin_client.get("/admin/petitions/milestone/").status_code == 200
+
+
+def test_pausing_signing_in_the_admin_is_audited_and_signing_answers_409(admin_client, petition, api_client):
+    from campaign.models import AuditEntry
+    from tests.fixtures.petitions import sign_payload
+
+    data = {
+        "campaign": petition.campaign_id,
+        "slug": petition.slug,
+        "status": "open",
+        "title_de": petition.title_de,
+        "title_en": petition.title_en,
+        "text_de": petition.text_de,
+        "text_en": petition.text_en,
+        "consent_text_de": petition.consent_text_de,
+        "consent_text_en": petition.consent_text_en,
+        "consent_version": petition.consent_version,
+        "offline_count": "0",
+        "signing_paused": "on",
+        "signing_paused_message_de": "Wir zählen gerade nach. Ab morgen geht es weiter.",
+        "milestones-TOTAL_FORMS": "0",
+        "milestones-INITIAL_FORMS": "0",
+        "milestones-MIN_NUM_FORMS": "0",
+        "milestones-MAX_NUM_FORMS": "1000",
+    }
+    response = admin_client.post(f"/admin/petitions/petition/{petition.pk}/change/", data)
+    assert response.status_code == 302, response.content[:2000]
+    assert (
+        AuditEntry.objects.filter(action="petition.signing_paused", object_id=str(petition.pk)).count() == 1
+    )
+
+    url = f"/api/v1/petitions/{petition.slug}/signatures/"
+    german = api_client.post(url, sign_payload(), format="json")
+    english = api_client.post(url, sign_payload(locale="en"), format="json")
+    assert german.status_code == english.status_code == 409
+    assert german.json()["code"] == english.json()["code"] == "signing_paused"
+    assert german.json()["message"] == "Wir zählen gerade nach. Ab morgen geht es weiter."
+    # No English text set: the German one stands in (the operator wrote only that).
+    assert english.json()["message"] == german.json()["message"]
+    assert not Signature.objects.exists()
+    assert api_client.get("/readyz").json()["paused"] == {"petitions": [petition.slug]}
+
+    del data["signing_paused"]
+    assert admin_client.post(f"/admin/petitions/petition/{petition.pk}/change/", data).status_code == 302
+    assert AuditEntry.objects.filter(action="petition.signing_resumed").count() == 1
