@@ -8,7 +8,7 @@ class PetitionsConfig(AppConfig):
     def ready(self) -> None:
         from campaign.privacy.access import exporter_register
         from campaign.privacy.erasure import eraser_register
-        from petitions import checks, emails  # noqa: F401 - registers system checks and mail builders
+        from petitions import checks, emails, export_kinds  # noqa: F401 - system checks, mail builders, exports
         from petitions.privacy import signatures_erase, signatures_export
 
         eraser_register("petitions", signatures_erase)
