@@ -40,6 +40,7 @@ class ExportJobOutputSerializer(serializers.Serializer):
     kind = serializers.CharField()
     format = serializers.CharField()
     params = serializers.DictField()
+    username = serializers.CharField()
     status = serializers.CharField()
     percent = serializers.IntegerField()
     rows_written = serializers.IntegerField()

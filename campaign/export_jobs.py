@@ -113,17 +113,22 @@ def export_job_enqueue(*, export_job_id: int) -> None:
 
 
 def export_jobs_list(*, user: Any, limit: int = 50) -> list[ExportJob]:
-    """The user's own jobs, newest first, of the kinds the user's roles still allow."""
+    """The jobs of the kinds the user's roles allow, newest first: the staff holding a role
+    share its exports (each download is audited with who took it)."""
     allowed = [kind.name for kind in export_kinds_for_user(user)]
-    return list(ExportJob.objects.filter(user=user, kind__in=allowed)[:limit])
+    return list(ExportJob.objects.filter(kind__in=allowed)[:limit])
 
 
 def export_job_get(*, user: Any, export_job_id: int) -> ExportJob:
-    """A job of the user's own, 404 otherwise (also when the roles no longer cover it)."""
-    job = ExportJob.objects.filter(pk=export_job_id, user=user).first()
-    export_kind = _kinds.get(job.kind) if job is not None else None
-    if job is None or export_kind is None or not user_has_staff_permission(user, export_kind.permission):
+    """A job of a kind the user's roles allow: 404 when unknown, 403 for another role's."""
+    job = ExportJob.objects.filter(pk=export_job_id).first()
+    if job is None:
         raise ApplicationError("No such export.", code="export_not_found", status_code=404)
+    export_kind = _kinds.get(job.kind)
+    if export_kind is None or not user_has_staff_permission(user, export_kind.permission):
+        raise ApplicationError(
+            "Your staff roles do not allow this.", code="permission_denied", status_code=403
+        )
     return job
 
 
@@ -153,6 +158,7 @@ def export_job_as_dict(job: ExportJob) -> dict[str, Any]:
         "kind": job.kind,
         "format": job.format,
         "params": job.params,
+        "username": job.username,
         "status": job.status,
         "percent": job.percent,
         "rows_written": job.rows_written,
