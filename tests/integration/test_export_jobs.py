@@ -216,3 +216,23 @@ def test_the_staff_page_needs_a_role_and_a_second_factor(client, django_user_mod
     assert client.get("/staff/exports/").status_code == 302  # to the login
     staff_login(client, viewer)
     assert client.get("/staff/exports/").status_code == 403
+
+
+def test_the_beat_schedule_runs_the_purge_on_the_worker(celery_worker, petition, django_user_model):
+    from celery.schedules import crontab
+
+    from campaign import settings as production
+    from campaign.celery import app
+
+    entry = production.CELERY_BEAT_SCHEDULE["export-jobs-purge"]
+    assert entry["task"] == "campaign.export_jobs_purge"
+    assert isinstance(entry["schedule"], crontab)
+    _signatures(petition, 3)
+    client = staff_api_client(staff_user_create(django_user_model, "exporter", "data export"))
+    job = ExportJob.objects.get(pk=_finished(client, _start(client, petition)["id"])["id"])
+    ExportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    app.send_task(entry["task"])
+
+    wait_until(lambda: ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.EXPIRED)
+    assert not default_storage.exists(job.file)
