@@ -17,7 +17,12 @@ pytestmark = pytest.mark.integration
 
 
 def test_an_export_started_on_the_page_reaches_100_percent_and_downloads(
-    live_server: Any, page: Any, celery_worker: Any, petition: Any, django_user_model: Any, screenshot_dir: Any
+    live_server: Any,
+    page: Any,
+    celery_worker: Any,
+    petition: Any,
+    django_user_model: Any,
+    screenshot_dir: Any,
 ):
     Signature.objects.bulk_create(SignatureFactory.build_batch(2000, petition=petition), batch_size=1000)
     exporter = staff_user_create(django_user_model, "exporter", "data export")
