@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from campaign.audit import audit_record
@@ -166,7 +167,9 @@ def export_job_as_dict(job: ExportJob) -> dict[str, Any]:
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "expires_at": job.expires_at.isoformat() if job.expires_at else None,
-        "download_url": f"/api/v1/staff/exports/{job.pk}/download" if job.status == job.Status.DONE else None,
+        "download_url": reverse("staff-export-download", args=[job.pk])
+        if job.status == job.Status.DONE
+        else None,
         "error": job.error,
     }
 
@@ -243,10 +246,19 @@ def export_job_run(*, export_job_id: int) -> bool:
     return True
 
 
+# A job still running this long after it started lost its worker (the task's time limit is an
+# hour): it is marked failed, so the page stops waiting for it. Its file was never stored.
+STALE_RUNNING = timedelta(hours=2)
+
+
 def export_jobs_purge(*, now: datetime | None = None) -> int:
     """Deletes the files of the jobs whose download expired (the job row stays, as the record
-    of what was exported). Idempotent: an expired job has no file left."""
+    of what was exported), and fails jobs whose worker died. Idempotent: an expired job has no
+    file left."""
     now = now or timezone.now()
+    ExportJob.objects.filter(status=ExportJob.Status.RUNNING, started_at__lt=now - STALE_RUNNING).update(
+        status=ExportJob.Status.FAILED, finished_at=now, error="worker lost"
+    )
     purged = 0
     for job in ExportJob.objects.filter(status=ExportJob.Status.DONE, expires_at__lte=now):
         if job.file:

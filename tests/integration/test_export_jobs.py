@@ -236,3 +236,18 @@ def test_the_beat_schedule_runs_the_purge_on_the_worker(celery_worker, petition,
 
     wait_until(lambda: ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.EXPIRED)
     assert not default_storage.exists(job.file)
+
+
+def test_a_job_whose_worker_died_is_failed_by_the_purge(db):
+    started = timezone.now() - timedelta(hours=3)
+    stale = ExportJob.objects.create(
+        kind="petitions.signatures", format="csv", status="running", started_at=started
+    )
+    fresh = ExportJob.objects.create(
+        kind="petitions.signatures", format="csv", status="running", started_at=timezone.now()
+    )
+
+    export_jobs_purge()
+
+    assert ExportJob.objects.get(pk=stale.pk).status == ExportJob.Status.FAILED
+    assert ExportJob.objects.get(pk=fresh.pk).status == ExportJob.Status.RUNNING
