@@ -12,6 +12,7 @@ the file.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -99,6 +100,7 @@ def main(formats: list[str]) -> int:
             database_drop()
         else:
             log(f"kept the database {DB_NAME}")
+        shutil.rmtree(media, ignore_errors=True)
         log(f"rows: {ROWS:,}")
 
 
