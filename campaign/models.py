@@ -411,5 +411,51 @@ class ConsentRecord(models.Model):
         return f"{self.purpose} consent #{self.pk}"
 
 
+class ExportJob(models.Model):
+    """A staff export run in the background (the staff pages): the worker writes the file to
+    the default storage, keeps `rows_written` up to date for the progress bar, and the file is
+    deleted when `expires_at` has passed. Which data a `kind` exports is registered by its app
+    (campaign.export_jobs)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="export_jobs"
+    )
+    username = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=80)
+    format = models.CharField(max_length=8, choices=ExportLog.Format.choices)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveBigIntegerField(null=True, blank=True)
+    rows_written = models.PositiveBigIntegerField(default=0)
+    file = models.CharField(max_length=300, blank=True, help_text="Name in the default storage.")
+    filename = models.CharField(max_length=200, blank=True, help_text="The download's file name.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} {self.kind}.{self.format} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status in {self.Status.DONE, self.Status.EXPIRED}:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, self.rows_written * 100 // self.total_rows)
+
+
 # The CRM webhook outbox lives with its sub-domain; imported here so Django registers it.
 from campaign.crm.models import CrmDelivery  # noqa: E402, F401

@@ -325,6 +325,15 @@ CELERY_BEAT_SCHEDULE["audit-entries-purge"] = {
     "schedule": _crontab(hour=5, minute=13),
 }
 
+# Background exports (the staff pages): the file is kept this many hours, then deleted by
+# a beat task; the progress bar moves every so many rows.
+EXPORT_JOB_EXPIRY_HOURS = env_int("EXPORT_JOB_EXPIRY_HOURS", 24)
+EXPORT_JOB_PROGRESS_ROWS = max(1, env_int("EXPORT_JOB_PROGRESS_ROWS", 5000))
+CELERY_BEAT_SCHEDULE["export-jobs-purge"] = {
+    "task": "campaign.export_jobs_purge",
+    "schedule": _crontab(minute=23),
+}
+
 # --- Petitions (petitions app) -------------------------------------------------------------
 PETITIONS_CONFIRM_TOKEN_DAYS = env_int("PETITIONS_CONFIRM_TOKEN_DAYS", 30)
 # Withdraw links must keep working long after signing (supporters withdraw months later).
@@ -671,6 +680,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The default storage holds the staff's background exports (never served by a URL: each
+# download goes through the audited export endpoint). A volume in production.
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

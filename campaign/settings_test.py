@@ -8,6 +8,7 @@ machine do not consume each other's tasks.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 
 os.environ.setdefault(
@@ -17,6 +18,8 @@ os.environ.setdefault("REDIS_URL", os.environ.get("TEST_REDIS_URL", "redis://127
 RUN_ID = os.environ.setdefault("CAMPAIGN_TEST_RUN_ID", uuid.uuid4().hex[:10])
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"test-{RUN_ID}")
 os.environ.setdefault("CACHE_KEY_PREFIX", f"test-{RUN_ID}")
+# The export files of this run (shared with its worker processes through the environment).
+os.environ.setdefault("MEDIA_ROOT", os.path.join(tempfile.gettempdir(), f"campaign-test-media-{RUN_ID}"))
 
 from campaign.settings import *  # noqa: E402,F403
 from campaign.settings import DATABASES  # noqa: E402

@@ -152,6 +152,22 @@ def staff_enrol(request: HttpRequest) -> HttpResponse:
     return _render(request, "enrol.html", context, status=status)
 
 
+def staff_page_guard(request: HttpRequest) -> HttpResponse | None:
+    """The redirect a staff page answers with when the session is not a staff session verified
+    with the second factor; None when it may go on."""
+    if not _staff(request):
+        return _with_next("staff-login", request)
+    if not request_is_second_factor_verified(request):
+        return _with_next("staff-verify" if user_is_enrolled(request.user) else "staff-enrol", request)
+    return None
+
+
+def staff_render(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    return _render(request, template, context, status=status)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def staff_tokens(request: HttpRequest) -> HttpResponse:

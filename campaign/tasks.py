@@ -62,3 +62,18 @@ def privacy_requests_expire_task(**kwargs: Any) -> None:
     from campaign.privacy.requests import privacy_requests_expire
 
     privacy_requests_expire()
+
+
+# An export of a million rows takes minutes: far above the default limits.
+@shared_task(name="campaign.export_job_run", acks_late=True, time_limit=3600, soft_time_limit=3540)
+def export_job_run_task(export_job_id: int, **kwargs: Any) -> None:
+    from campaign.export_jobs import export_job_run
+
+    export_job_run(export_job_id=export_job_id)  # claims the job; no-op if already taken
+
+
+@shared_task(name="campaign.export_jobs_purge")
+def export_jobs_purge_task(**kwargs: Any) -> None:
+    from campaign.export_jobs import export_jobs_purge
+
+    export_jobs_purge()

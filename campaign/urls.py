@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from campaign import views
+from campaign import export_job_views, views
 from campaign.metrics import metrics_view
 from campaign.privacy import pages as privacy_pages
 
@@ -16,6 +16,17 @@ api_v1: list[URLPattern | URLResolver] = [
     path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
     path("staff/audit/", views.StaffAuditEntryListView.as_view(), name="staff-audit-list"),
     path("staff/audit.csv", views.StaffAuditEntryExportView.as_view(), name="staff-audit-export-csv"),
+    path("staff/exports/", export_job_views.ExportJobListView.as_view(), name="staff-export-list"),
+    path(
+        "staff/exports/<int:export_job_id>/",
+        export_job_views.ExportJobDetailView.as_view(),
+        name="staff-export-detail",
+    ),
+    path(
+        "staff/exports/<int:export_job_id>/download",
+        export_job_views.ExportJobDownloadView.as_view(),
+        name="staff-export-download",
+    ),
     path("", include("campaign.privacy.urls")),
     path("", include("campaign.crm.urls")),
     path("", include("petitions.urls")),

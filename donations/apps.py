@@ -10,7 +10,7 @@ class DonationsConfig(AppConfig):
         from campaign.privacy.erasure import eraser_register
 
         # Registers the mail builders (cancel links, receipt PDFs).
-        from donations import donor_access, emails, receipts  # noqa: F401
+        from donations import donor_access, emails, export_kinds, receipts  # noqa: F401
         from donations.privacy import donor_erase, donor_export
 
         eraser_register("donations", donor_erase)

@@ -10,7 +10,7 @@ class PetitionsConfig(AppConfig):
         from campaign.privacy.access import exporter_register
         from campaign.privacy.erasure import eraser_register
         from campaign.switches import paused_source_register
-        from petitions import checks, emails, metrics  # noqa: F401 - system checks, mail builders, counters
+        from petitions import checks, emails, export_kinds, metrics  # noqa: F401 - checks, mail builders, exports, counters
         from petitions.privacy import signature_addresses, signatures_erase, signatures_export
         from petitions.selectors import petitions_paused_slugs
         from petitions.signing import SIGNATURE_SUBJECT_TYPE

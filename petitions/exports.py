@@ -103,6 +103,11 @@ class SignatureExportFilters:
 
 def signature_export_rows(*, petition: Petition, filters: SignatureExportFilters) -> Iterator[tuple]:
     """The rows as Python values, read with a server-side cursor in chunks."""
+    queryset = signature_export_queryset(petition=petition, filters=filters)
+    return queryset.order_by("id").values_list(*SIGNATURE_EXPORT_FIELDS).iterator(chunk_size=2000)
+
+
+def signature_export_queryset(*, petition: Petition, filters: SignatureExportFilters) -> Any:
     queryset = Signature.objects.filter(petition=petition)
     if filters.status:
         queryset = queryset.filter(status=filters.status)
@@ -113,7 +118,7 @@ def signature_export_rows(*, petition: Petition, filters: SignatureExportFilters
         queryset = queryset.filter(created_at__gte=start)
     if end:
         queryset = queryset.filter(created_at__lt=end)
-    return queryset.order_by("id").values_list(*SIGNATURE_EXPORT_FIELDS).iterator(chunk_size=2000)
+    return queryset
 
 
 def signature_export_copy_query(

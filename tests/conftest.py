@@ -81,6 +81,16 @@ def pytest_configure(config: Any) -> None:
     _connect_otp_session_on_login()
 
 
+def pytest_unconfigure(config: Any) -> None:
+    """Removes this run's export files (settings_test puts MEDIA_ROOT in a folder of the run)."""
+    import shutil
+
+    from django.conf import settings
+
+    if settings.configured and "campaign-test-media-" in str(settings.MEDIA_ROOT):
+        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+
+
 def otp_device_attach(user: Any) -> Any:
     """Gives `user` a confirmed second factor and marks the object as verified with it, so a
     `client.force_login(user)` yields a session verified with the second factor (django-otp

@@ -59,6 +59,17 @@ CASES: dict[str, list[Case]] = {
     "staff-donation-export-csv": [Case(_roles("finance"))],
     "staff-donation-export-xlsx": [Case(_roles("finance"))],
     "staff-receipt-export": [Case(_roles("finance"), data={"year": "2026"})],
+    "staff-export-list": [
+        Case(_roles("data export", "finance"), label="list"),
+        Case(
+            _roles("data export"),
+            "post",
+            {"kind": "petitions.signatures", "format": "csv", "params": {"petition": "{petition}"}},
+            label="start",
+        ),
+    ],
+    "staff-export-detail": [Case(_roles("data export"))],
+    "staff-export-download": [Case(_roles("data export"))],
     "staff-petition-constituencies": [Case(_roles("viewer", "organiser"))],
     "staff-petition-report": [
         Case(_roles("viewer", "organiser", "data export"), label="totals"),
@@ -101,6 +112,26 @@ def test_the_resolver_finds_the_staff_endpoints():
     assert {"signature-export-csv", "staff-petition-report", "staff-test-email"} <= names
 
 
+def _export_job_done() -> Any:
+    """A finished signature export with its file, for the export detail and download."""
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from campaign.models import ExportJob
+
+    job = ExportJob.objects.create(
+        kind="petitions.signatures", format="csv", username="probe", status=ExportJob.Status.DONE
+    )
+    job.file = default_storage.save(f"exports/{job.pk}/probe.csv", ContentFile(b"id\n"))
+    job.filename = "probe.csv"
+    job.expires_at = timezone.now() + timedelta(hours=1)
+    job.save(update_fields=["file", "filename", "expires_at"])
+    return job
+
+
 def _request(client: APIClient, route: str, case: Case, petition: Any, campaign: Any) -> Any:
     path = "/" + route.replace("campaigns/<slug:slug>", f"campaigns/{campaign.slug}")
     path = path.replace("<slug:slug>", petition.slug)
@@ -116,7 +147,17 @@ def _request(client: APIClient, route: str, case: Case, petition: Any, campaign:
         # A fresh dead letter each request: a retry works once.
         dead = CrmDelivery.objects.create(event="subscribe", email_hash="0" * 64, status="dead", attempts=8)
         path = path.replace("<int:delivery_id>", str(dead.pk))
-    data = {k: v.format(campaign=campaign.slug) if isinstance(v, str) else v for k, v in case.data.items()}
+    if "<int:export_job_id>" in path:
+        path = path.replace("<int:export_job_id>", str(_export_job_done().pk))
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return (
+            value.format(campaign=campaign.slug, petition=petition.slug) if isinstance(value, str) else value
+        )
+
+    data = fill(case.data)
     if case.method == "post":
         return client.post(path, data, format="json")
     return client.get(path, data)
