@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import random
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -116,7 +116,10 @@ def logging_config(*, level: str, log_format: str) -> dict[str, Any]:
 def request_id_from(header: str | None) -> str:
     if header and _REQUEST_ID_OK.match(header):
         return header
-    return uuid.uuid4().hex
+    # 32 hex digits like uuid4().hex, from the process's PRNG instead of an os.urandom system
+    # call on every request (the id is a log correlation key, not a secret; Python reseeds
+    # `random` in each forked worker).
+    return f"{random.getrandbits(128):032x}"  # noqa: S311
 
 
 class RequestIdMiddleware:

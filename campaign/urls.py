@@ -12,6 +12,9 @@ handler404 = "campaign.exceptions.handler404"
 handler500 = "campaign.exceptions.handler500"
 
 api_v1: list[URLPattern | URLResolver] = [
+    # First: signing and the count are the hottest requests, and Django tries the patterns in
+    # order (no pattern here overlaps another, so the order changes only the time to match).
+    path("", include("petitions.urls")),
     path("", include("pages.urls")),  # campaigns/<slug>/ and widget/config/
     path("staff/test-email/", views.StaffTestEmailView.as_view(), name="staff-test-email"),
     path("staff/audit/", views.StaffAuditEntryListView.as_view(), name="staff-audit-list"),
@@ -29,7 +32,6 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
     path("", include("campaign.privacy.urls")),
     path("", include("campaign.crm.urls")),
-    path("", include("petitions.urls")),
     path("", include("donations.urls")),
     path("", include("officials.urls")),
 ]

@@ -119,3 +119,9 @@ def test_plain_text_stays_the_default_and_other_formats_are_refused():
     assert logging_config(level="INFO", log_format="plain")["handlers"]["console"]["formatter"] == "plain"
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         logging_config(level="INFO", log_format="xml")
+
+
+def test_a_made_request_id_is_32_hex_digits_and_new_each_time():
+    made = {request_id_from(None) for _ in range(1000)}
+    assert len(made) == 1000
+    assert all(len(value) == 32 and int(value, 16) >= 0 for value in made)
