@@ -47,5 +47,5 @@ def test_the_worker_serves_the_mails_its_children_sent(start_worker, smtp_server
 
     outgoing_email_send_task.apply_async((email.pk,), queue=queue)
 
-    wait_until(lambda: OutgoingEmail.objects.get(pk=email.pk).status == OutgoingEmail.Status.SENT)
-    assert wait_until(lambda: _sent(port) == 1)
+    wait_until(lambda: OutgoingEmail.objects.get(pk=email.pk).status == OutgoingEmail.Status.SENT, timeout=90)
+    assert wait_until(lambda: _sent(port) == 1, timeout=30)
