@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from email_validator import EmailNotValidError, validate_email
 from rest_framework import serializers
 
@@ -14,14 +16,23 @@ def email_checked(value: str) -> str:
         raise ValueError("Enter a valid e-mail address.") from None
 
 
-class ErasureCreateInputSerializer(StrictInputSerializer):
-    email = serializers.CharField(max_length=254)
+class CheckedEmailField(serializers.CharField):
+    """An e-mail address, normalised as the apps store it (`email_checked`)."""
 
-    def validate_email(self, value: str) -> str:
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
         try:
             return email_checked(value)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from None
+
+
+class ErasureCreateInputSerializer(StrictInputSerializer):
+    email = CheckedEmailField()
 
 
 class ErasureKeptSerializer(serializers.Serializer):
@@ -42,15 +53,9 @@ class ErasureReceiptOutputSerializer(serializers.Serializer):
 
 
 class PrivacyRequestCreateInputSerializer(StrictInputSerializer):
-    email = serializers.CharField(max_length=254)
+    email = CheckedEmailField()
     kind = serializers.ChoiceField(choices=["access", "erasure"])
     locale = serializers.ChoiceField(choices=["de", "en"], required=False, default="de")
-
-    def validate_email(self, value: str) -> str:
-        try:
-            return email_checked(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
 
 
 class PrivacyRequestAcceptedOutputSerializer(serializers.Serializer):
@@ -86,13 +91,7 @@ class MailEventsOutputSerializer(serializers.Serializer):
 
 
 class ConsentProofInputSerializer(StrictInputSerializer):
-    email = serializers.CharField(max_length=254)
-
-    def validate_email(self, value: str) -> str:
-        try:
-            return email_checked(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
+    email = CheckedEmailField()
 
 
 class ConsentProofOutputSerializer(serializers.Serializer):
