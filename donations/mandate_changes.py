@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
-from campaign.outbox.queueing import outgoing_email_queue
 from donations import stripe_api
-from donations.amounts import amount_display, donation_fee_compute, period_of
+from donations.amounts import donation_fee_compute, period_of
+from donations.mandate_status import mandate_mail_queue
 from donations.models import Donation, Mandate
 
 logger = logging.getLogger(__name__)
@@ -50,24 +50,12 @@ def mandate_change(
         mandate.next_charge_on = max(next_on, today)
         fields.append("next_charge_on")
     mandate.save(update_fields=fields)
-    donor = mandate.donor
-    outgoing_email_queue(
+    mandate_mail_queue(
+        mandate,
         kind="mandate_changed",
-        to_email=donor.email,
-        locale=donor.locale,
-        context={
-            "first_name": donor.first_name,
-            "mandate_reference": mandate.reference,
-            "amount": amount_display(mandate.total_amount, donor.locale),
-            "day_of_month": day,
-            "next_debit_date": mandate.next_charge_on.isoformat() if mandate.next_charge_on else "",
-            "is_sepa": mandate.method == Donation.Method.SEPA_DEBIT,
-            "creditor_id": settings.SEPA_CREDITOR_ID,
-            "by_staff": by == "staff",
-        },
-        subject_type="donations.mandate",
-        subject_id=mandate.pk,
-        campaign_id=mandate.campaign_id,
+        day_of_month=day,
+        next_debit_date=mandate.next_charge_on.isoformat() if mandate.next_charge_on else "",
+        by_staff=by == "staff",
     )
     logger.info("mandate %s changed by %s: %s cents on day %s", mandate.pk, by, amount, day)
     return mandate.next_charge_on
@@ -125,23 +113,11 @@ def mandate_resume(mandate: Mandate, *, today: date | None = None) -> date:
 
 
 def _pause_mail(mandate: Mandate, *, resumes_on: date, resumed: bool) -> None:
-    donor = mandate.donor
-    outgoing_email_queue(
+    mandate_mail_queue(
+        mandate,
         kind="mandate_pause_changed",
-        to_email=donor.email,
-        locale=donor.locale,
-        context={
-            "first_name": donor.first_name,
-            "mandate_reference": mandate.reference,
-            "amount": amount_display(mandate.total_amount, donor.locale),
-            "date": resumes_on.isoformat(),
-            "resumed": resumed,
-            "is_sepa": mandate.method == Donation.Method.SEPA_DEBIT,
-            "creditor_id": settings.SEPA_CREDITOR_ID,
-        },
-        subject_type="donations.mandate",
-        subject_id=mandate.pk,
-        campaign_id=mandate.campaign_id,
+        date=resumes_on.isoformat(),
+        resumed=resumed,
     )
 
 
@@ -221,22 +197,10 @@ def mandate_payment_method_replace(mandate: Mandate, *, setup_intent_id: str) ->
         from donations.mandate_status import mandate_set_status
 
         mandate_set_status(mandate, Mandate.Status.ACTIVE)
-    donor = mandate.donor
-    outgoing_email_queue(
+    mandate_mail_queue(
+        mandate,
         kind="mandate_payment_method_changed",
-        to_email=donor.email,
-        locale=donor.locale,
-        context={
-            "first_name": donor.first_name,
-            "mandate_reference": mandate.reference,
-            "amount": amount_display(mandate.total_amount, donor.locale),
-            "next_debit_date": mandate.next_charge_on.isoformat() if mandate.next_charge_on else "",
-            "is_sepa": mandate.method == Donation.Method.SEPA_DEBIT,
-            "creditor_id": settings.SEPA_CREDITOR_ID,
-        },
-        subject_type="donations.mandate",
-        subject_id=mandate.pk,
-        campaign_id=mandate.campaign_id,
+        next_debit_date=mandate.next_charge_on.isoformat() if mandate.next_charge_on else "",
     )
     logger.info("mandate %s: payment method replaced", mandate.pk)
     return mandate.next_charge_on

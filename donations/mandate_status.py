@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -44,40 +45,47 @@ def mandates_stop(mandates: QuerySet[Mandate], *, reason: str) -> int:
     return len(rows)
 
 
+def mandate_mail_queue(
+    mandate: Mandate, *, kind: str, subject: tuple[str, int] | None = None, **context: Any
+) -> None:
+    """Queues a mail to the donor about their monthly gift: its reference, amount and, for
+    SEPA, the creditor id always; `context` adds what the kind's template needs."""
+    donor = mandate.donor
+    subject_type, subject_id = subject or ("donations.mandate", mandate.pk)
+    outgoing_email_queue(
+        kind=kind,
+        to_email=donor.email,
+        locale=donor.locale,
+        context={
+            "first_name": donor.first_name,
+            "mandate_reference": mandate.reference,
+            "amount": amount_display(mandate.total_amount, donor.locale),
+            "is_sepa": mandate.method == Donation.Method.SEPA_DEBIT,
+            "creditor_id": settings.SEPA_CREDITOR_ID,
+            **context,
+        },
+        subject_type=subject_type,
+        subject_id=subject_id,
+        campaign_id=mandate.campaign_id,
+    )
+
+
 def mandate_record_failure(mandate: Mandate, donation: Donation, *, today: date) -> None:
     """A monthly charge failed: retry the same month after a few days, a bounded number of
     times, then pause the mandate and tell the donor."""
     mandate.failure_count += 1
     mandate.next_period = donation.period
-    donor = mandate.donor
-    context = {
-        "first_name": donor.first_name,
-        "amount": amount_display(mandate.total_amount, donor.locale),
-        "period": donation.period,
-        "mandate_reference": mandate.reference,
-    }
     if mandate.failure_count >= settings.MANDATE_MAX_FAILURES:
         mandate.save(update_fields=["failure_count", "next_period", "updated_at"])
         mandate_set_status(mandate, Mandate.Status.PAUSED)
-        outgoing_email_queue(
-            kind="mandate_paused",
-            to_email=donor.email,
-            locale=donor.locale,
-            context=context,
-            subject_type="donations.mandate",
-            subject_id=mandate.pk,
-            campaign_id=mandate.campaign_id,
-        )
+        mandate_mail_queue(mandate, kind="mandate_paused", period=donation.period)
         return
     mandate.next_charge_on = today + timedelta(days=settings.MANDATE_RETRY_DAYS)
     mandate.save(update_fields=["failure_count", "next_period", "next_charge_on", "updated_at"])
-    context["retry_on"] = mandate.next_charge_on.isoformat()
-    outgoing_email_queue(
+    mandate_mail_queue(
+        mandate,
         kind="donation_charge_failed",
-        to_email=donor.email,
-        locale=donor.locale,
-        context=context,
-        subject_type="donations.donation",
-        subject_id=donation.pk,
-        campaign_id=donation.campaign_id,
+        subject=("donations.donation", donation.pk),
+        period=donation.period,
+        retry_on=mandate.next_charge_on.isoformat(),
     )

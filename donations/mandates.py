@@ -14,11 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaign.exceptions import ApplicationError
-from campaign.outbox.queueing import outgoing_email_queue
 from donations import stripe_api
-from donations.amounts import amount_display, period_next, period_of
+from donations.amounts import period_next, period_of
 from donations.charging import donation_apply_payment_intent
-from donations.mandate_status import mandate_record_failure, mandate_set_status
+from donations.mandate_status import mandate_mail_queue, mandate_record_failure, mandate_set_status
 from donations.models import Donation, Mandate, MandateCancelToken
 
 S = Donation.Status
@@ -127,19 +126,9 @@ def mandate_cancel_token_mint(*, mandate_id: int) -> str:
 def mandate_cancel_locked(mandate: Mandate) -> None:
     """Stops a locked monthly gift at the donor's wish and confirms it by mail."""
     mandate_set_status(mandate, Mandate.Status.CANCELED)
-    donor = mandate.donor
-    outgoing_email_queue(
+    mandate_mail_queue(
+        mandate,
         kind="mandate_canceled",
-        to_email=donor.email,
-        locale=donor.locale,
-        context={
-            "first_name": donor.first_name,
-            "mandate_reference": mandate.reference,
-            "amount": amount_display(mandate.total_amount, donor.locale),
-        },
-        subject_type="donations.mandate",
-        subject_id=mandate.pk,
-        campaign_id=mandate.campaign_id,
     )
 
 
