@@ -304,10 +304,11 @@ def _worker_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def start_worker(
+def start_worker_session(
     django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., WorkerProcess]]:
-    """Starts real `celery worker` processes on the real Redis broker and this run's queue."""
+    """Starts real `celery worker` processes on the real Redis broker and this run's queue,
+    stopped when the run ends (the one session worker)."""
     started: list[WorkerProcess] = []
 
     def start(
@@ -357,11 +358,29 @@ def start_worker(
         worker.stop()
 
 
+@pytest.fixture
+def start_worker(
+    start_worker_session: Callable[..., WorkerProcess],
+) -> Iterator[Callable[..., WorkerProcess]]:
+    """Starts real workers for one test and stops them when it ends: a worker left running
+    would take later tests' tasks (and mail them to this test's SMTP server, gone by then)."""
+    started: list[WorkerProcess] = []
+
+    def start(**options: Any) -> WorkerProcess:
+        worker = start_worker_session(**options)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
 @pytest.fixture(scope="session")
 def celery_worker_session(
-    start_worker: Callable[..., WorkerProcess], smtp_server_session: SMTPServer
+    start_worker_session: Callable[..., WorkerProcess], smtp_server_session: SMTPServer
 ) -> WorkerProcess:
-    return start_worker(env=smtp_server_session.env, name="main")
+    return start_worker_session(env=smtp_server_session.env, name="main")
 
 
 @pytest.fixture

@@ -112,9 +112,11 @@ def crm_env(receiver: tuple[Receiver, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def crm_worker(start_worker: Any, crm_env: dict[str, str]) -> Any:
+def crm_worker(start_worker_session: Any, crm_env: dict[str, str]) -> Iterator[Any]:
     # Its own queue: the session's worker, without the CRM settings, never takes these tasks.
-    return start_worker(env=crm_env, name="crm", queues=crm_env["CRM_WEBHOOK_QUEUE"])
+    worker = start_worker_session(env=crm_env, name="crm", queues=crm_env["CRM_WEBHOOK_QUEUE"])
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture

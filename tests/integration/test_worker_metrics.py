@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from campaign.models import OutgoingEmail
-from campaign.outbox.queueing import outgoing_email_queue
 from tests.conftest import free_port, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,8 +41,14 @@ def test_the_worker_serves_the_mails_its_children_sent(start_worker, smtp_server
         concurrency=2,
     )
     assert _sent(port) == 0
-    email = outgoing_email_queue(
-        kind="test_message", to_email="ada@example.org", locale="de", context={"name": "A"}
+    # The row alone, published only to this worker's queue: through the outbox it would also
+    # go to the run's queue, where the session's worker (if one runs) could send it first.
+    email = OutgoingEmail.objects.create(
+        kind="test_message",
+        to_email="ada@example.org",
+        locale="de",
+        context={"name": "A"},
+        enqueued_at=timezone.now(),
     )
 
     outgoing_email_send_task.apply_async((email.pk,), queue=queue)
