@@ -85,6 +85,9 @@ DEBUG = env_bool("DEBUG", True)
 
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else require("SECRET_KEY", None))
+# Earlier keys, still accepted for what they signed (one-click unsubscribe links never expire),
+# so SECRET_KEY can be rotated without breaking the links in mails already sent.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 # A separate key for hashing IP addresses and tokens, so rotating SECRET_KEY (sessions) does not
 # change stored hashes.
 HASH_SECRET = env_str("HASH_SECRET", SECRET_KEY)
