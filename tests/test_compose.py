@@ -101,3 +101,15 @@ def test_the_app_services_start_after_the_migrations():
     for name in ("web", "worker", "beat"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert services["migrate"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
+def test_web_and_worker_share_the_media_volume_of_the_exports():
+    services = _compose()["services"]
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+
+    # A worker writes a background export and whichever web replica is asked hands it out.
+    for name in ("web", "worker"):
+        assert "media:/app/media" in services[name]["volumes"], name
+    assert "media" in _compose()["volumes"]
+    # A fresh named volume takes the owner of the image's directory: the app user must own it.
+    assert "chown app:app /app/media" in dockerfile
