@@ -85,6 +85,9 @@ DEBUG = env_bool("DEBUG", True)
 
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else require("SECRET_KEY", None))
+# Earlier keys, still accepted for what they signed (one-click unsubscribe links never expire),
+# so SECRET_KEY can be rotated without breaking the links in mails already sent.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 # A separate key for hashing IP addresses and tokens, so rotating SECRET_KEY (sessions) does not
 # change stored hashes.
 HASH_SECRET = env_str("HASH_SECRET", SECRET_KEY)
@@ -614,7 +617,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # Checks and scrapes come over plain HTTP inside the network, never through the proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)

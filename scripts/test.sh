@@ -47,6 +47,16 @@ if ! command -v curl >/dev/null; then
   missing+=("curl (not on the PATH): package 'curl'")
   packages+=(curl)
 fi
+# The restore drill test runs the real pg_dump and pg_restore (tests/integration/test_restore_drill.py).
+if ! command -v pg_dump >/dev/null || ! command -v pg_restore >/dev/null; then
+  missing+=("pg_dump and pg_restore (not on the PATH): package 'postgresql-client'")
+  [[ " ${packages[*]} " == *" postgresql "* ]] || packages+=(postgresql-client)
+fi
+# The proxy test runs deploy/Caddyfile with the real Caddy (tests/integration/test_proxy.py).
+if ! command -v caddy >/dev/null; then
+  missing+=("Caddy (no 'caddy' on the PATH): package 'caddy'")
+  packages+=(caddy)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   {
     echo "make test needs what is missing here:"

@@ -62,3 +62,30 @@ def test_the_deploy_check_is_clean_with_production_variables():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_rotated_secret_key_still_reads_the_unsubscribe_links_the_old_one_signed():
+    from django.core import signing
+
+    old_key = "o" * 60 + "-the-key-before-the-rotation"
+    # An unsubscribe link in a mail sent before the rotation (such links never expire).
+    token = signing.dumps(
+        {"h": "a" * 64, "l": "en"}, key=old_key, salt="campaign.privacy.unsubscribe", compress=True
+    )
+    read = (
+        "import os; from campaign.privacy.suppression import unsubscribe_token_read as read;"
+        " print(read(os.environ['TOKEN']))"
+    )
+
+    rotated = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        read,
+        env={**PRODUCTION_ENV, "TOKEN": token, "SECRET_KEY_FALLBACKS": old_key},
+    )
+    without_fallback = _manage("shell", "--no-imports", "-c", read, env={**PRODUCTION_ENV, "TOKEN": token})
+
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.strip() == f"('{'a' * 64}', 'en')"
+    assert without_fallback.stdout.strip() == "None"

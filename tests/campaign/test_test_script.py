@@ -15,7 +15,7 @@ def test_the_test_script_lists_every_missing_prerequisite_and_stops(tmp_path):
     for tool in ("bash", "env", "dirname", "mktemp", "id", "seq", "sleep"):
         (bin_dir / tool).symlink_to(shutil.which(tool))
     env = {
-        # No pg_isready, initdb, redis-cli, redis-server, chromium nor curl on this PATH.
+        # No pg_isready, initdb, pg_dump, redis-cli, redis-server, chromium, curl nor caddy here.
         "PATH": str(bin_dir),
         "HOME": str(tmp_path),
         "TEST_PG_BIN_DIRS": str(tmp_path / "nowhere"),
@@ -39,9 +39,10 @@ def test_the_test_script_lists_every_missing_prerequisite_and_stops(tmp_path):
     assert elapsed < 10
     assert "Starting" not in result.stdout
     message = result.stderr
-    for package in ("postgresql", "redis-server", "chromium", "curl"):
+    for package in ("postgresql", "redis-server", "chromium", "curl", "postgresql-client", "caddy"):
         assert f"'{package}'" in message, message
-    assert "apt-get install postgresql redis-server chromium curl" in message
+    # postgresql brings the client tools: it is not asked for twice.
+    assert "apt-get install postgresql redis-server chromium curl caddy" in message
 
 
 def test_the_test_script_accepts_chromium_from_chromium_path(tmp_path):
