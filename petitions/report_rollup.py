@@ -115,6 +115,9 @@ def signature_report_rollup_update(*, batch_size: int = BATCH_SIZE) -> int | Non
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [ROLLUP_LOCK_KEY])
             if not cursor.fetchone()[0]:
                 return None if not handled else handled
+            # As in the report's read: the planner cannot estimate the two-column comparison and
+            # would scan the whole table; the partial index holds only the rows to do.
+            cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute(
                 f"SELECT id FROM {SIGNATURES} WHERE {sql_for(MISMATCH_SQL)} LIMIT %s",  # noqa: S608
                 [batch_size],
