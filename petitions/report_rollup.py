@@ -117,7 +117,7 @@ def signature_report_rollup_update(*, batch_size: int = BATCH_SIZE) -> int | Non
                 return None if not handled else handled
             # As in the report's read: the planner cannot estimate the two-column comparison and
             # would scan the whole table; the partial index holds only the rows to do.
-            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)")
             cursor.execute(
                 f"SELECT id FROM {SIGNATURES} WHERE {sql_for(MISMATCH_SQL)} LIMIT %s",  # noqa: S608
                 [batch_size],

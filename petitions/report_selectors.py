@@ -53,9 +53,10 @@ def signature_report_get(*, petition_ids: Sequence[int], referrer_limit: int = 2
     domain (empty: none), both with signed and confirmed, largest first."""
     with transaction.atomic(), connection.cursor() as cursor:
         # The planner cannot estimate a comparison of two columns (report_status vs status):
-        # it guesses that most signatures are not rolled up and would read them all. The
-        # partial index holds only those that are not, a few thousand at most.
-        cursor.execute("SET LOCAL enable_seqscan = off")
+        # it guesses that most signatures are not rolled up and would read them all, and on
+        # that guess JIT-compiles the query (1.4 s of 1.5 s over a million signatures). The
+        # partial index holds only the rows not rolled up, a few thousand at most.
+        cursor.execute("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)")
         cursor.execute(_REPORT_SQL, {"petition_ids": list(petition_ids)})
         columns = [column.name for column in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
