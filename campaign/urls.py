@@ -49,6 +49,8 @@ urlpatterns = [
     path("staff/", include("campaign.staff_urls")),
     # The campaign report pages (viewer role).
     path("staff/reports/", include("pages.urls_staff")),
+    # The fraud review queue page (organiser role).
+    path("staff/review/", include("petitions.urls_staff")),
     # Delivery events (bounces, complaints) of the common mail providers; docs/privacy.md.
     path("mail/anymail/", include("anymail.urls")),
     # Pages people open from mails and the demo landing page.

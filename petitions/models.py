@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from campaign.models import Campaign, TimeStampedModel
 
@@ -117,6 +117,12 @@ COUNT_MISMATCH_Q = Q(counted=True) & ~Q(status="confirmed", is_flagged=False) | 
 )
 
 
+# The rows the report rollup pass must (re-)add: their status or flag differs from what the
+# rollup holds of them (`report_status` "" : not in it yet). Shared by the partial index, the
+# pass and the report's read of the rows not yet rolled up (petitions.report_rollup).
+REPORT_MISMATCH_Q = ~Q(report_status=F("status")) | ~Q(report_flagged=F("is_flagged"))
+
+
 class Signature(TimeStampedModel):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending confirmation"
@@ -166,6 +172,11 @@ class Signature(TimeStampedModel):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Whether the signature is currently included in Petition.signature_count (counter pass).
     counted = models.BooleanField(default=False)
+    # What the report rollup (SignatureReportRollup) holds of this signature: its status and
+    # flag when the rollup pass last added it; "" : not added yet. Database defaults, so the
+    # sign path's INSERT need not name them.
+    report_status = models.CharField(max_length=10, blank=True, default="", db_default="", editable=False)
+    report_flagged = models.BooleanField(default=False, db_default=False, editable=False)
     # Confirmation mails: at most PETITIONS_CONFIRMATION_MAX_MAILS in total, one per interval.
     confirmation_mail_count = models.PositiveSmallIntegerField(default=0)
     confirmation_mail_at = models.DateTimeField(null=True, blank=True)
@@ -182,6 +193,7 @@ class Signature(TimeStampedModel):
         ]
         indexes = [
             models.Index(fields=["petition"], condition=COUNT_MISMATCH_Q, name="signature_count_todo_idx"),
+            models.Index(fields=["petition"], condition=REPORT_MISMATCH_Q, name="signature_report_todo_idx"),
             # The fraud windows and staff invalidations: led by the address or domain, so the
             # window query's row comparison (petitions.fraud) fits no other index.
             models.Index(fields=["ip_hash", "petition", "created_at"], name="signature_by_ip_idx"),
@@ -196,6 +208,43 @@ class Signature(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Signature #{self.pk}"
+
+
+class SignatureReportRollup(models.Model):
+    """The staff report's figures, pre-aggregated: how many signatures of a petition were made
+    in one hour with one source (utm triple, referring domain) and are in one status. Kept by
+    the rollup pass from the signatures' `report_status`/`report_flagged` (petitions.
+    report_rollup), so the report of a million signatures reads a few thousand rows."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.BigIntegerField(help_text="Hours since the Unix epoch (UTC) of the signing.")
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    referrer_domain = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=Signature.Status.choices)
+    is_flagged = models.BooleanField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "petition",
+                    "hour",
+                    "utm_source",
+                    "utm_medium",
+                    "utm_campaign",
+                    "referrer_domain",
+                    "status",
+                    "is_flagged",
+                ],
+                name="signature_report_rollup_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.petition_id}@{self.hour}: {self.count}"
 
 
 class SignatureToken(models.Model):

@@ -28,6 +28,7 @@ from django.utils import timezone
 from campaign.models import OutgoingEmail
 from campaign.privacy.erasure import ErasureOutcome, KeptRecord
 from petitions.models import Petition, Signature, SignatureToken
+from petitions.report_rollup import signature_report_rollup_release
 from petitions.selectors import petition_count_cache_clear
 from petitions.signing import SIGNATURE_SUBJECT_TYPE
 from petitions.validation import email_normalize
@@ -57,6 +58,7 @@ def signatures_erase(email: str) -> ErasureOutcome:
     ids = [s.pk for s in signatures]
     if not ids:
         return ErasureOutcome(erased={"signatures_anonymised": 0})
+    signature_report_rollup_release(signature_ids=ids)  # the referrer goes
     for signature in signatures:
         Signature.objects.filter(pk=signature.pk).update(
             first_name="",

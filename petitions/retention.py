@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from campaign.models import OutgoingEmail
 from petitions.models import Petition, Signature, SignatureToken
+from petitions.report_rollup import signature_report_rollup_release
 from petitions.signing import SIGNATURE_SUBJECT_TYPE
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def signatures_unconfirmed_purge(*, now: datetime | None = None) -> int:
             OutgoingEmail.objects.filter(subject_type=SIGNATURE_SUBJECT_TYPE, subject_id__in=ids).update(
                 to_email="", context={}, updated_at=now
             )
+            signature_report_rollup_release(signature_ids=ids)
             Signature.objects.filter(pk__in=ids, status=Signature.Status.PENDING, counted=False).delete()
             deleted += len(ids)
     # Expired tokens are of no use to anyone (a link past its expiry answers "expired" only
@@ -71,6 +73,7 @@ def signatures_retention_apply(*, now: datetime | None = None, batch_size: int =
             )
             if not ids:
                 break
+            signature_report_rollup_release(signature_ids=ids)  # the referrer goes
             Signature.objects.filter(pk__in=ids).update(
                 first_name="",
                 last_name="",

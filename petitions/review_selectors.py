@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 
-from petitions.models import INVALIDATION_FLAG_PREFIX, Petition, Signature
+from petitions.models import INVALIDATION_FLAG_PREFIX, Invalidation, Petition, Signature
 
 # The reasons a signature is flagged with: the silent checks (petitions.fraud), the admin's
 # flag action, and an invalidation ("invalidation" stands for every `invalidation:<id>…`).
@@ -36,6 +36,12 @@ class FlaggedFilters:
     since: datetime | None = None
     until: datetime | None = None
     ids: tuple[int, ...] = ()
+
+    @classmethod
+    def from_validated(cls, data: dict[str, Any]) -> FlaggedFilters:
+        """From the validated data of a FlaggedFiltersInputSerializer (or a subclass)."""
+        names = ("reason", "ip_hash", "email_domain", "since", "until")
+        return cls(**{name: data[name] for name in names if name in data}, ids=tuple(data.get("ids", ())))
 
     def is_empty(self) -> bool:
         return not (self.reason or self.ip_hash or self.email_domain or self.since or self.until or self.ids)
@@ -136,19 +142,24 @@ def _rows(queryset: QuerySet[Signature], fields: tuple[str, ...]) -> list[dict[s
 
 
 def flagged_signatures_list(
-    *, petition: Petition, filters: FlaggedFilters, limit: int, offset: int = 0
+    *, petition: Petition, filters: FlaggedFilters, limit: int, offset: int = 0, personal_data: bool = True
 ) -> dict[str, Any]:
-    """One page of the queue, newest first, with the signers' personal data (the data export
-    role reads this) and the total matching."""
+    """One page of the queue, newest first, and the total matching: with the signers'
+    personal data (the data export role reads this), or without (the staff page)."""
     queryset = flagged_signatures_filter(petition=petition, filters=filters)
     count = queryset.count()
     page = queryset.order_by("-created_at", "-id")[offset : offset + limit]
-    results = _rows(page, _SAMPLE_FIELDS + _PERSONAL_FIELDS)
+    results = _rows(page, _SAMPLE_FIELDS + (_PERSONAL_FIELDS if personal_data else ()))
     return {
         "count": count,
         "next_offset": offset + limit if offset + limit < count else None,
         "results": results,
     }
+
+
+def invalidations_recent(*, petition: Petition, limit: int = 20) -> list[Invalidation]:
+    """The petition's latest invalidations (both kinds), for the undo on the staff page."""
+    return list(Invalidation.objects.filter(petition=petition).order_by("-created_at", "-id")[:limit])
 
 
 def flagged_signatures_sample(*, queryset: QuerySet[Signature]) -> list[dict[str, Any]]:

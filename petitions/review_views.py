@@ -32,14 +32,9 @@ from petitions.serializers import (
     InvalidationUndoOutputSerializer,
 )
 
-_FILTER_FIELDS = ("reason", "ip_hash", "email_domain", "since", "until")
-
 
 def _filters(data: dict[str, Any]) -> FlaggedFilters:
-    return FlaggedFilters(
-        **{name: data[name] for name in _FILTER_FIELDS if name in data},
-        ids=tuple(data.get("ids", ())),
-    )
+    return FlaggedFilters.from_validated(data)
 
 
 class PetitionFlaggedListView(APIView):

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from petitions.counting import petition_counts_recount, petition_counts_update
 from petitions.reminders import signature_reminders_send
+from petitions.report_rollup import signature_report_rollup_rebuild, signature_report_rollup_update
 from petitions.retention import signatures_retention_apply, signatures_unconfirmed_purge
 
 
@@ -17,6 +18,16 @@ def petition_counts_update_task(**kwargs: Any) -> None:
 @shared_task(name="petitions.petition_counts_recount", ignore_result=True)
 def petition_counts_recount_task(**kwargs: Any) -> None:
     petition_counts_recount()
+
+
+@shared_task(name="petitions.signature_report_rollup_update", ignore_result=True)
+def signature_report_rollup_update_task(**kwargs: Any) -> None:
+    signature_report_rollup_update()  # under an advisory lock: a second pass at the same time is a no-op
+
+
+@shared_task(name="petitions.signature_report_rollup_rebuild", ignore_result=True)
+def signature_report_rollup_rebuild_task(**kwargs: Any) -> None:
+    signature_report_rollup_rebuild()
 
 
 @shared_task(name="petitions.signature_reminders_send", ignore_result=True)

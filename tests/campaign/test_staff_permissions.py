@@ -8,15 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from campaign.permissions import ROLES
-from tests.conftest import staff_api_client, staff_user_create
+from tests.conftest import staff_api_client, staff_login, staff_user_create
 
 pytestmark = pytest.mark.django_db
 
 STAFF_PREFIX = "api/v1/staff/"
+# The server-rendered staff pages checked by role here (the login, enrolment and token pages
+# serve every staff account; the export page is tested in tests/integration/test_export_page.py).
+STAFF_PAGE_PREFIXES = ("staff/reports/", "staff/review/")
 
 
 @dataclass(frozen=True)
@@ -79,10 +83,30 @@ CASES: dict[str, list[Case]] = {
     "staff-petition-report-xlsx": [Case(_roles("viewer", "organiser"))],
     "staff-campaign-report-figures": [Case(_roles("viewer", "organiser"))],
     "staff-campaign-report-xlsx": [Case(_roles("viewer", "organiser"))],
+    # Staff pages (a session verified with the second factor; form posts).
+    "staff-petition-report-page": [Case(_roles("viewer", "organiser"))],
+    "staff-campaign-report-page": [Case(_roles("viewer", "organiser"))],
+    "staff-review-page": [
+        Case(_roles("organiser"), label="queue"),
+        Case(
+            _roles("organiser"), data={"reason": "ip_burst", "email_domain": "example.org"}, label="filtered"
+        ),
+        Case(_roles("organiser"), "post", {"action": "unflag", "reason": "ip_burst"}, label="unflag"),
+        Case(_roles("organiser"), "post", {"action": "preview", "reason": "ip_burst"}, label="preview"),
+        Case(
+            _roles("organiser"),
+            "post",
+            {"action": "invalidate", "reason": "ip_burst", "expected_count": "0"},
+            label="invalidate",
+        ),
+        Case(
+            _roles("organiser"), "post", {"action": "undo", "invalidation_id": "{invalidation}"}, label="undo"
+        ),
+    ],
 }
 
 
-def _staff_routes() -> list[tuple[str, str]]:
+def _staff_routes(prefixes: tuple[str, ...] = (STAFF_PREFIX,)) -> list[tuple[str, str]]:
     routes: list[tuple[str, str]] = []
 
     def walk(patterns: list[Any], prefix: str) -> None:
@@ -91,7 +115,7 @@ def _staff_routes() -> list[tuple[str, str]]:
                 walk(pattern.url_patterns, prefix + str(pattern.pattern))
             elif isinstance(pattern, URLPattern):
                 route = prefix + str(pattern.pattern)
-                if route.startswith(STAFF_PREFIX):
+                if route.startswith(prefixes):
                     routes.append((route, pattern.name or route))
 
     walk(get_resolver().url_patterns, "")
@@ -102,6 +126,14 @@ STAFF_ROUTES = _staff_routes()
 PARAMS = [
     pytest.param(route, name, case, id=f"{name}-{case.label}" if case.label else name)
     for route, name in STAFF_ROUTES
+    for case in CASES.get(name, [Case(_roles())])
+]
+
+
+STAFF_PAGE_ROUTES = _staff_routes(STAFF_PAGE_PREFIXES)
+PAGE_PARAMS = [
+    pytest.param(route, name, case, id=f"{name}-{case.label}" if case.label else name)
+    for route, name in STAFF_PAGE_ROUTES
     for case in CASES.get(name, [Case(_roles())])
 ]
 
@@ -153,13 +185,21 @@ def _request(client: APIClient, route: str, case: Case, petition: Any, campaign:
     def fill(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: fill(v) for k, v in value.items()}
+        if value == "{invalidation}":
+            from petitions.models import Invalidation
+
+            return str(Invalidation.objects.create(petition=petition, email_domain="example.org").pk)
         return (
             value.format(campaign=campaign.slug, petition=petition.slug) if isinstance(value, str) else value
         )
 
     data = fill(case.data)
     if case.method == "post":
-        return client.post(path, data, format="json")
+        return (
+            client.post(path, data, format="json")
+            if isinstance(client, APIClient)
+            else client.post(path, data)
+        )
     return client.get(path, data)
 
 
@@ -181,6 +221,27 @@ def test_every_staff_endpoint_answers_by_role(route, name, case, petition, campa
             assert 200 <= response.status_code < 300, (role, response.status_code, response.content)
         else:
             assert response.status_code == 403, (role, response.status_code, response.content)
+
+
+@pytest.mark.parametrize(("route", "name", "case"), PAGE_PARAMS)
+def test_every_staff_page_answers_by_role(route, name, case, petition, campaign, django_user_model):
+    assert name in CASES, f"list the roles of the new staff page {name!r} in CASES"
+    anonymous = _request(Client(), route, case, petition, campaign)
+    assert anonymous.status_code == 302 and "/staff/login/" in anonymous["Location"]
+
+    no_role = staff_login(Client(), staff_user_create(django_user_model, "norole"))
+    assert _request(no_role, route, case, petition, campaign).status_code == 403
+
+    for role in ROLES:
+        client = staff_login(Client(), staff_user_create(django_user_model, role.replace(" ", "-"), role))
+        response = _request(client, route, case, petition, campaign)
+        if role in case.roles:
+            # 2xx, or the redirect after a done action (back to the queue, not to the login)
+            assert 200 <= response.status_code < 300 or (
+                response.status_code == 302 and "/staff/review/" in response["Location"]
+            ), (role, response.status_code)
+        else:
+            assert response.status_code == 403, (role, response.status_code)
 
 
 def test_a_viewer_gets_403_on_every_personal_data_export(petition, django_user_model):

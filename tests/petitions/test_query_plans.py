@@ -329,3 +329,20 @@ def test_a_batch_of_confirmation_mails_costs_the_same_queries_whatever_its_size(
 
     # Claim, load, fraud claim and windows, tokens, final status: once per batch, not per mail.
     assert thirty == ten
+
+
+def test_the_report_rollup_pass_and_the_report_read_use_indexes(big_petition):
+    from petitions.report_rollup import signature_report_rollup_update
+    from petitions.report_selectors import signature_report_get
+
+    signature_report_rollup_update()  # the fill, as the first pass after the migration would
+    for n in range(3):
+        _sign(big_petition, 300 + n)  # signed since the pass: read from the partial index
+
+    report, read_plans = replay_explained(lambda: signature_report_get(petition_ids=[big_petition.pk]))
+    handled, pass_plans = replay_explained(signature_report_rollup_update)
+
+    assert report["totals"]["signed"] == Signature.objects.filter(petition=big_petition).count()
+    assert handled == 3
+    assert_indexed(read_plans, touching=Signature._meta.db_table)
+    assert_indexed(pass_plans, touching=Signature._meta.db_table)
