@@ -230,6 +230,10 @@ def test_the_donor_updates_the_address_their_next_receipts_state(client, campaig
     saved = client.post("/donations/manage/", {**fields, "country": "de"}).content.decode()
 
     assert "wurde gespeichert" in saved and 'value="Neue Allee 5"' in saved
+    # Confirmed by mail, once: the refused change told nobody anything.
+    (told,) = OutgoingEmail.objects.filter(kind="donor_address_changed")
+    assert told.to_email == "erika@example.org"
+    assert "Neue Allee 5" in email_render(told).body
     old.refresh_from_db()
     assert "Musterstraße 1" in old.donor_address  # an issued receipt states what was true then
     new = receipt_request(donation_id=later.pk)
