@@ -1072,7 +1072,8 @@
       this.wallet = element;
       form.walletAmount = function () {
         var total = self.walletTotal(choose());
-        if (total) elements.update({ amount: total });
+        // A Stripe.js stand-in without wallets may lack update(); the form must work on.
+        if (total && typeof elements.update === "function") elements.update({ amount: total });
       };
       element.on("ready", function (event) {
         var methods = event.availablePaymentMethods || {};
