@@ -142,7 +142,7 @@ def test_a_sepa_donor_changes_pauses_resumes_re_equips_and_stops_a_monthly_gift_
 
     # A new IBAN: Stripe.js (the stand-in) confirms a new SetupIntent in the page.
     sent = len(smtp_server.to(EMAIL))
-    old_payment_method = mandate.stripe_payment_method_id
+    old_payment_method, old_reference = mandate.stripe_payment_method_id, mandate.reference
     page.get_by_role("button", name="Neue IBAN").click()
     section = page.locator("#new-payment-method")
     section.get_by_role("heading", name="Neue Zahlungsdaten").wait_for()
@@ -156,9 +156,8 @@ def test_a_sepa_donor_changes_pauses_resumes_re_equips_and_stops_a_monthly_gift_
     assert mandate.stripe_payment_method_id not in ("", old_payment_method)
     new_pm = localstripe.request("GET", f"/v1/payment_methods/{mandate.stripe_payment_method_id}")
     assert new_pm["sepa_debit"]["last4"] == IBAN_OK[-4:]
-    # The mandate reference is read from the new payment method (localstripe gives every SEPA
-    # payment method the same one, so it cannot differ here).
-    assert mandate.reference == new_pm["sepa_debit"]["mandate_reference"]
+    # A new mandate, with its own reference: the one the pre-notification quotes.
+    assert mandate.reference == new_pm["sepa_debit"]["mandate_reference"] != old_reference
     assert mandate.next_charge_on >= today + notice_days
     re_equipped = body_of(mail_with(smtp_server, "neue Zahlungsdaten gespeichert", sent))
     assert "Vorabankündigung" in re_equipped and "mit dem neuen Mandat" in re_equipped
