@@ -172,6 +172,7 @@ def test_it_reports_a_declined_wallet_card_to_the_sheet_and_the_form(
 def test_the_wallet_sheet_shows_the_total_with_covered_fees_that_the_server_charges(
     stripe_site: Any, live_server: Any, page: Any, widget_petition: Any, localstripe: Any
 ) -> None:
+    from donations.amounts import donation_fee_compute
     from donations.models import Donation
 
     with_wallet(page, localstripe, available=True)
@@ -180,7 +181,9 @@ def test_the_wallet_sheet_shows_the_total_with_covered_fees_that_the_server_char
     wallet.wait_for()
     fill_donor(form)
     form.get_by_label("Anderer Betrag in Euro", exact=True).fill("12,34")
+    assert stub_state(page)["amount"] == 1234  # the sheet follows the form as it is filled
     form.get_by_label("Ich übernehme die Transaktionsgebühren", exact=False).check()
+    assert stub_state(page)["amount"] == 1234 + donation_fee_compute(amount=1234, method="card")
     wallet.get_by_role("button", name="Apple Pay").click()
 
     page.get_by_role("heading", name="Vielen Dank für Ihre Spende!").wait_for()
