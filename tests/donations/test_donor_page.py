@@ -106,6 +106,9 @@ def test_the_link_opens_a_session_once_and_a_get_changes_nothing(client, campaig
     assert landing.status_code == 200 and b'id="open"' in landing.content
     assert DonorAccessToken.objects.get().used_at is None  # mail scanners only GET
     assert landing["Cache-Control"] == "no-store"
+    # Other sites never see the token; the page's own forms keep their Origin (no-referrer makes
+    # Chromium send "Origin: null", which the CSRF check refuses).
+    assert landing["Referrer-Policy"] == "same-origin"
 
     opened = open_session(client, token)
     assert opened.status_code == 303 and opened["Location"] == "/donations/manage/"
