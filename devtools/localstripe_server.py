@@ -26,9 +26,10 @@ def main(argv: list[str] | None = None) -> None:
     resources.Store.dump_to_disk = lambda self: None
     resources.Store.try_load_from_disk = lambda self: None
 
-    from devtools.localstripe_wallets import install
+    from devtools import localstripe_mandates, localstripe_wallets
 
-    install(server.app)  # payment method domains, which localstripe lacks
+    localstripe_wallets.install(server.app)  # payment method domains, which localstripe lacks
+    localstripe_mandates.install()  # a mandate reference of its own for each SEPA payment method
     logging.basicConfig(level=logging.WARNING)
     web.run_app(server.app, host=args.host, port=args.port, access_log=None, print=None)
 

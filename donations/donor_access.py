@@ -211,7 +211,8 @@ def donor_address_update(
     *, email_normalized: str, street: str, postcode: str, city: str, country: str
 ) -> int:
     """The address future receipts state, on every gift given with this address (issued
-    receipts keep the address they were issued with). Raises ValueError for a bad value."""
+    receipts keep the address they were issued with); the donor is told by mail. Raises
+    ValueError for a bad value."""
     values = {"street": street.strip(), "postcode": postcode.strip(), "city": city.strip()}
     country = country.strip().upper()
     limits = {"street": 200, "postcode": 20, "city": 100}
@@ -219,9 +220,24 @@ def donor_address_update(
         raise ValueError("address incomplete or too long")
     if len(country) != 2 or not country.isalpha():
         raise ValueError("country must be two letters")
-    return Donor.objects.filter(email_normalized=email_normalized, anonymised_at__isnull=True).update(
-        **values, country=country, updated_at=timezone.now()
-    )
+    mine = Donor.objects.filter(email_normalized=email_normalized, anonymised_at__isnull=True)
+    with transaction.atomic():
+        updated = mine.update(**values, country=country, updated_at=timezone.now())
+        latest = mine.order_by("-created_at").first()
+        if latest is not None:
+            # Told at the address itself: a change the donor did not make shows up in their mailbox.
+            outgoing_email_queue(
+                kind="donor_address_changed",
+                to_email=latest.email,
+                locale=latest.locale,
+                context={"first_name": latest.first_name, **values, "country": country},
+                subject_type="donations.donor",
+                subject_id=latest.pk,
+                campaign_id=latest.donations.order_by("-created_at")
+                .values_list("campaign_id", flat=True)
+                .first(),
+            )
+    return updated
 
 
 def _own_mandate_locked(email_normalized: str, mandate_public_id: Any) -> Mandate | None:
@@ -245,6 +261,8 @@ def donor_payment_method_setup(*, email_normalized: str, mandate_public_id: Any)
     )
     if mandate is None:
         return None
+    from campaign.selectors import campaign_organisation_by_id_get
+
     setup = mandate_payment_method_setup(mandate)
     return {
         "mandate": str(mandate.public_id),
@@ -253,6 +271,8 @@ def donor_payment_method_setup(*, email_normalized: str, mandate_public_id: Any)
         "is_sepa": "true" if mandate.method == "sepa_debit" else "",
         "name": mandate.donor.full_name,
         "email": mandate.donor.email,
+        # Named in the SEPA mandate text the page shows with the IBAN field.
+        "organisation": campaign_organisation_by_id_get(campaign_id=mandate.campaign_id)["name"],
     }
 
 

@@ -32,7 +32,9 @@ def _lang(request: HttpRequest) -> str:
 
 def _private(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the page's
+    # own forms and the CSRF check refuses them; other sites still see no referrer (no token).
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response
 

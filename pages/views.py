@@ -118,6 +118,10 @@ class WidgetConfigOutputSerializer(serializers.Serializer):
     stripe_publishable_key = serializers.CharField(allow_blank=True)
     stripe_js_url = serializers.CharField()
     organisation_name = serializers.CharField(help_text="Named in the SEPA mandate text.")
+    card_fee_percent = serializers.CharField(
+        help_text="With the fixed part, what a covered card fee adds (the wallet sheet shows the total)."
+    )
+    card_fee_fixed = serializers.IntegerField(help_text="Cents.")
 
 
 class WidgetConfigView(PublicAPIView):
@@ -134,6 +138,8 @@ class WidgetConfigView(PublicAPIView):
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY or "",
             "stripe_js_url": settings.STRIPE_JS_URL,
             "organisation_name": campaign_organisation_get(campaign=campaign)["name"],
+            "card_fee_percent": settings.DONATION_FEE_CARD_PERCENT,
+            "card_fee_fixed": settings.DONATION_FEE_CARD_FIXED,
         }
         response = Response(WidgetConfigOutputSerializer(data).data)
         response["Cache-Control"] = "public, max-age=300"

@@ -24,6 +24,9 @@ def test_it_tells_the_widget_where_stripe_js_is_and_the_publishable_key(
         "stripe_publishable_key": "pk_test_widget",
         "stripe_js_url": "http://127.0.0.1:8420/js.stripe.com/v3/",
         "organisation_name": settings.ORGANISATION["name"],
+        # The covered card fee, so the wallet sheet can show the total the server will charge.
+        "card_fee_percent": settings.DONATION_FEE_CARD_PERCENT,
+        "card_fee_fixed": settings.DONATION_FEE_CARD_FIXED,
     }
     # No secret ever goes to the browser.
     assert "sk_" not in response.content.decode()

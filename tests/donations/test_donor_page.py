@@ -106,6 +106,9 @@ def test_the_link_opens_a_session_once_and_a_get_changes_nothing(client, campaig
     assert landing.status_code == 200 and b'id="open"' in landing.content
     assert DonorAccessToken.objects.get().used_at is None  # mail scanners only GET
     assert landing["Cache-Control"] == "no-store"
+    # Other sites never see the token; the page's own forms keep their Origin (no-referrer makes
+    # Chromium send "Origin: null", which the CSRF check refuses).
+    assert landing["Referrer-Policy"] == "same-origin"
 
     opened = open_session(client, token)
     assert opened.status_code == 303 and opened["Location"] == "/donations/manage/"
@@ -230,6 +233,10 @@ def test_the_donor_updates_the_address_their_next_receipts_state(client, campaig
     saved = client.post("/donations/manage/", {**fields, "country": "de"}).content.decode()
 
     assert "wurde gespeichert" in saved and 'value="Neue Allee 5"' in saved
+    # Confirmed by mail, once: the refused change told nobody anything.
+    (told,) = OutgoingEmail.objects.filter(kind="donor_address_changed")
+    assert told.to_email == "erika@example.org"
+    assert "Neue Allee 5" in email_render(told).body
     old.refresh_from_db()
     assert "Musterstraße 1" in old.donor_address  # an issued receipt states what was true then
     new = receipt_request(donation_id=later.pk)

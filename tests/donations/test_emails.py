@@ -36,6 +36,13 @@ CONTEXTS = {
     "mandate_canceled": {"first_name": "Erika", "amount": "15,00 €", "mandate_reference": "SPENDE-1"},
     "donation_receipt_voided": {"first_name": "Erika", "receipt_id": 0, "receipt_number": "2026-000007"},
     "donor_manage_link": {"first_name": "Erika", "email_normalized": "erika@example.org"},
+    "donor_address_changed": {
+        "first_name": "Erika",
+        "street": "Neue Straße 2",
+        "postcode": "20095",
+        "city": "Hamburg",
+        "country": "DE",
+    },
     "mandate_changed": {
         "first_name": "Erika",
         "mandate_reference": "SPENDE-1",
@@ -71,6 +78,7 @@ EXPECTED = {
     "mandate_canceled": ("beendet", "stopped"),
     "donation_receipt_voided": ("2026-000007", "2026-000007"),
     "donor_manage_link": ("/donations/manage/?token=", "/donations/manage/?token="),
+    "donor_address_changed": ("20095 Hamburg", "20095 Hamburg"),
     "mandate_changed": ("Vorabankündigung", "pre-notification"),
     "mandate_pause_changed": ("2027-03-01", "2027-03-01"),
     "mandate_payment_method_changed": ("NEUES-MANDAT-1", "NEUES-MANDAT-1"),

@@ -236,8 +236,11 @@ def test_it_counts_a_monthly_sepa_debit_that_bounces_later(
 def test_it_quotes_the_banks_mandate_reference_for_sepa(api_client, campaign, localstripe):
     mandate = monthly_mandate(api_client, campaign, localstripe, method="sepa_debit")
 
-    # localstripe's reference for every SEPA payment method; real Stripe's comes from the Mandate.
-    assert mandate.reference == "NXDSYREGC9PSMKWY"
+    # The bank's reference (at localstripe from the payment method; real Stripe's comes from the
+    # Mandate), not one of ours.
+    payment_method = localstripe.request("GET", f"/v1/payment_methods/{mandate.stripe_payment_method_id}")
+    assert mandate.reference == payment_method["sepa_debit"]["mandate_reference"]
+    assert len(mandate.reference) == 16 and not mandate.reference.startswith("SPENDE-")
 
 
 def test_the_annual_receipt_job_runs_in_january_for_the_previous_year(campaign):

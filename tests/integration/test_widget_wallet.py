@@ -2,10 +2,12 @@
 
 localstripe cannot play a wallet, so the browser side of Stripe's Express Checkout Element is a
 stand-in (tests/fixtures/express_checkout_stub.js, an init script wrapping the `Stripe()` that
-localstripe's Stripe.js defines): it reports a wallet or none in the element's `ready` event
-and, on its button, fires `click` and `confirm`; its `confirmSetup` confirms the donation's
-SetupIntent at localstripe with a card payment method, as Stripe.js does with a wallet's card.
-The service, localstripe, the webhooks and the worker are the real ones."""
+localstripe's Stripe.js defines): it records the options the page gives the Elements group (the
+amount the wallet's sheet shows) and the click's `resolve` payload, reports a wallet or none in
+the element's `ready` event and, on its button, fires `click` and `confirm`; its
+`createPaymentMethod` stands for the wallet's card, which `confirmCardSetup` then saves on the
+donation's SetupIntent at localstripe. The service, localstripe, the webhooks and the worker are
+the real ones."""
 
 from __future__ import annotations
 
@@ -55,9 +57,12 @@ def test_it_shows_no_wallet_button_without_a_wallet_and_takes_the_card_as_before
     with_wallet(page, localstripe, available=False)
     form = open_donate_step(page, stripe_site, live_server, widget_petition)
     page.wait_for_function("window.walletStub && window.walletStub.readyFired")
-    # The element was asked for the way the server's SetupIntent takes it: setup mode, cards.
+    # Payment mode with the preselected gift, so a wallet's sheet would show the amount; the
+    # card is saved for off-session use like every gift's (the SetupIntent's usage).
     options = stub_state(page)["elementsOptions"]
-    assert (options["mode"], options["currency"], options["paymentMethodTypes"]) == ("setup", "eur", ["card"])
+    assert (options["mode"], options["amount"], options["currency"]) == ("payment", 2500, "eur")
+    assert (options["paymentMethodTypes"], options["paymentMethodCreation"]) == (["card"], "manual")
+    assert options["setupFutureUsage"] == "off_session"
     assert form.locator(".cw-wallet").is_hidden()
     assert form.get_by_role("group", name="Mit Apple Pay oder Google Pay spenden").count() == 0
 
@@ -99,12 +104,13 @@ def test_it_takes_a_gift_through_the_wallet_button_as_a_card_payment(
     page.get_by_role("heading", name="Vielen Dank für Ihre Spende!").wait_for()
     state = stub_state(page)
     assert state["sheet"] == "open" and state["failed"] == []
+    assert state["resolved"] == {}  # a one-off gift: no recurring request
+    # The sheet showed the 50 € chosen; the wallet's card saved on the SetupIntent.
+    (created,) = state["created"]
+    assert created["amount"] == 5000
+    assert created["params"]["billing_details"] == {"name": "Erika Mustermann", "email": "erika@example.org"}
     (confirmed,) = state["confirmed"]
-    assert confirmed["setupIntent"] == "succeeded"
-    assert confirmed["params"]["payment_method_data"]["billing_details"] == {
-        "name": "Erika Mustermann",
-        "email": "erika@example.org",
-    }
+    assert (confirmed["setupIntent"], confirmed["paymentMethod"]) == ("succeeded", created["id"])
     assert state["destroyed"]  # the thank-you step removes the wallet element
 
     # Recorded and paid: the wallet's card saved on the SetupIntent, charged by `complete`.
@@ -161,3 +167,61 @@ def test_it_reports_a_declined_wallet_card_to_the_sheet_and_the_form(
     assert not donated_events(page)
     assert not Donation.objects.filter(status=Donation.Status.SUCCEEDED).exists()
     assert form.locator(".cw-wallet").is_visible()  # the donor may try again or use the form
+
+
+def test_the_wallet_sheet_shows_the_total_with_covered_fees_that_the_server_charges(
+    stripe_site: Any, live_server: Any, page: Any, widget_petition: Any, localstripe: Any
+) -> None:
+    from donations.amounts import donation_fee_compute
+    from donations.models import Donation
+
+    with_wallet(page, localstripe, available=True)
+    form = open_donate_step(page, stripe_site, live_server, widget_petition)
+    wallet = form.get_by_role("group", name="Mit Apple Pay oder Google Pay spenden")
+    wallet.wait_for()
+    fill_donor(form)
+    form.get_by_label("Anderer Betrag in Euro", exact=True).fill("12,34")
+    assert stub_state(page)["amount"] == 1234  # the sheet follows the form as it is filled
+    form.get_by_label("Ich übernehme die Transaktionsgebühren", exact=False).check()
+    assert stub_state(page)["amount"] == 1234 + donation_fee_compute(amount=1234, method="card")
+    wallet.get_by_role("button", name="Apple Pay").click()
+
+    page.get_by_role("heading", name="Vielen Dank für Ihre Spende!").wait_for()
+    donation = Donation.objects.get()
+    assert donation.amount == 1234 and donation.fee_amount > 0
+    # What the sheet showed is what the server computed and charged, to the cent.
+    (created,) = stub_state(page)["created"]
+    assert created["amount"] == donation.total_amount
+    payment_intent = localstripe.request("GET", f"/v1/payment_intents/{donation.stripe_payment_intent_id}")
+    assert payment_intent["amount"] == donation.total_amount
+
+
+def test_a_monthly_gift_asks_apple_pay_for_a_recurring_payment_of_the_monthly_amount(
+    stripe_site: Any, live_server: Any, page: Any, widget_petition: Any, localstripe: Any
+) -> None:
+    from donations.models import Donation
+
+    with_wallet(page, localstripe, available=True)
+    form = open_donate_step(page, stripe_site, live_server, widget_petition)
+    wallet = form.get_by_role("group", name="Mit Apple Pay oder Google Pay spenden")
+    wallet.wait_for()
+    fill_donor(form)
+    form.get_by_label("Monatlich", exact=True).check()
+    form.get_by_label("Anderer Betrag in Euro", exact=True).fill("15")
+    wallet.get_by_role("button", name="Apple Pay").click()
+
+    page.get_by_role("heading", name="Vielen Dank für Ihre Spende!").wait_for()
+    state = stub_state(page)
+    assert state["amount"] == 1500  # the first month, charged now
+    request = state["resolved"]["applePay"]["recurringPaymentRequest"]
+    assert request["regularBilling"] == {
+        "amount": 1500,
+        "label": "Monatliche Spende",
+        "recurringPaymentIntervalUnit": "month",
+        "recurringPaymentIntervalCount": 1,
+    }
+    # Where Apple Pay sends the donor to manage it: their own page on the service.
+    assert request["managementURL"] == f"{live_server.url}/donations/manage/"
+    donation = Donation.objects.get()
+    assert (donation.amount, donation.interval, donation.status) == (1500, "month", Donation.Status.SUCCEEDED)
+    assert donation.mandate.stripe_payment_method_id == donation.stripe_payment_method_id

@@ -67,6 +67,7 @@
       card_details: "Kartendaten",
       wallet: "Mit Apple Pay oder Google Pay spenden",
       wallet_or: "Oder mit Karte oder Lastschrift:",
+      wallet_monthly_label: "Monatliche Spende",
       iban: "IBAN",
       invalid_iban: "Diese IBAN ist ungültig. Bitte prüfen Sie die Eingabe.",
       invalid_amount: "Bitte wählen Sie einen Betrag von mindestens 1 €.",
@@ -134,6 +135,7 @@
       card_details: "Card details",
       wallet: "Donate with Apple Pay or Google Pay",
       wallet_or: "Or by card or direct debit:",
+      wallet_monthly_label: "Monthly donation",
       iban: "IBAN",
       invalid_iban: "This IBAN is not valid. Please check it.",
       invalid_amount: "Please choose an amount of at least €1.",
@@ -950,6 +952,7 @@
       var cents = currentAmount();
       var money = cents > 0 ? self.moneyFormat.format(cents / 100) : "";
       form.submit.textContent = fmt(interval.value() === "month" ? t.donate_month : t.donate, { amount: money }).trim();
+      if (form.walletAmount) form.walletAmount();  // the wallet's sheet shows the same amount
     }
     function updateMethod() {
       var sepa = method.value() === "sepa_debit";
@@ -967,6 +970,7 @@
     Object.keys(interval.radios).forEach(function (key) { interval.radios[key].addEventListener("change", updateButton); });
     Object.keys(method.radios).forEach(function (key) { method.radios[key].addEventListener("change", updateMethod); });
     wantsReceipt.addEventListener("change", function () { address.hidden = !wantsReceipt.checked; });
+    coverFees.addEventListener("change", updateButton);
     iban.addEventListener("blur", function () {
       if (iban.value.trim() && !validIban(iban.value)) self.showFieldError(form, "iban", t.invalid_iban);
     });
@@ -1032,29 +1036,67 @@
     }
   };
 
-  // Apple Pay and Google Pay through Stripe's Express Checkout Element, in setup mode like the
-  // card path: the wallet yields a card PaymentMethod that confirms the donation's SetupIntent,
-  // and `complete` charges it. Shown only when the element's `ready` event lists a wallet.
+  // What the server will charge: the gift, plus the covered card fee grossed up exactly as
+  // donations/amounts.py does (total = ceil((amount + fixed) / (1 - percent / 100))), in
+  // integers so no rounding differs.
+  Widget.prototype.walletTotal = function (choice) {
+    if (!(choice.amount >= 100)) return null;
+    if (!choice.coverFees) return choice.amount;
+    var milli = Math.round(parseFloat(this.config.card_fee_percent || "0") * 1000);
+    var fixed = Number(this.config.card_fee_fixed || 0);
+    var numerator = (choice.amount + fixed) * 100000;
+    var denominator = 100000 - milli;
+    return Math.floor((numerator + denominator - 1) / denominator);
+  };
+
+  // Apple Pay and Google Pay through Stripe's Express Checkout Element, in payment mode with the
+  // amount, so the wallet's sheet shows what is given (for a monthly gift, Apple Pay also shows
+  // it as recurring). The wallet's card becomes a PaymentMethod (`createPaymentMethod`) that
+  // confirms the donation's SetupIntent like any card, and `complete` charges it. Shown only
+  // when the element's `ready` event lists a wallet.
   Widget.prototype.mountWallet = async function (box, mount, form, choose) {
     var self = this;
     try {
       var stripe = await this.stripe();
       if (!mount.isConnected) return;
       var elements = stripe.elements({
-        mode: "setup", currency: "eur", locale: this.lang, paymentMethodTypes: ["card"],
+        mode: "payment", amount: this.walletTotal(choose()) || 100, currency: "eur", locale: this.lang,
+        paymentMethodTypes: ["card"], paymentMethodCreation: "manual",
+        // Every gift's card is saved for off-session use (the monthly debits; the SetupIntent's usage).
+        setupFutureUsage: "off_session",
       });
       var element = elements.create("expressCheckout", {
         buttonType: { applePay: "donate", googlePay: "donate" },
         paymentMethods: { applePay: "auto", googlePay: "auto", link: "never", paypal: "never", amazonPay: "never", klarna: "never" },
       });
       this.wallet = element;
+      form.walletAmount = function () {
+        var total = self.walletTotal(choose());
+        // A Stripe.js stand-in without wallets may lack update(); the form must work on.
+        if (total && typeof elements.update === "function") elements.update({ amount: total });
+      };
       element.on("ready", function (event) {
         var methods = event.availablePaymentMethods || {};
         box.hidden = !(methods.applePay || methods.googlePay);
       });
       element.on("click", function (event) {
         // Without resolve() the wallet's sheet stays closed; the form names what is missing.
-        if (!form.busy && self.donateCheck(form, Object.assign(choose(), { method: "card" }))) event.resolve({});
+        var choice = Object.assign(choose(), { method: "card" });
+        if (form.busy || !self.donateCheck(form, choice)) return;
+        var total = self.walletTotal(choice);
+        elements.update({ amount: total });
+        var options = {};
+        if (choice.interval === "month") {
+          var label = self.t.wallet_monthly_label;
+          options.applePay = {
+            recurringPaymentRequest: {
+              paymentDescription: label,
+              managementURL: self.api + "/donations/manage/",
+              regularBilling: { amount: total, label: label, recurringPaymentIntervalUnit: "month", recurringPaymentIntervalCount: 1 },
+            },
+          };
+        }
+        event.resolve(options);
       });
       element.on("confirm", function (event) {
         self.donate(Object.assign(choose(), { method: "card", wallet: event.expressPaymentType }), { elements: elements, event: event });
@@ -1120,10 +1162,7 @@
       var donation = created.data;
       var billing = { name: payload.first_name + " " + payload.last_name, email: payload.email };
       var saved = wallet
-        ? await stripe.confirmSetup({
-          elements: wallet.elements, clientSecret: donation.client_secret, redirect: "if_required",
-          confirmParams: { return_url: location.href, payment_method_data: { billing_details: billing } },
-        })
+        ? await this.walletSave(stripe, wallet.elements, donation.client_secret, billing)
         : choice.method === "sepa_debit"
         ? await stripe.confirmSepaDebitSetup(donation.client_secret, {
           payment_method: { sepa_debit: { iban: form.inputs.iban.value.replace(/\s+/g, "").toUpperCase() }, billing_details: billing },
@@ -1167,6 +1206,13 @@
         form.updateButton();
       }
     }
+  };
+
+  // The wallet's card as a PaymentMethod, then saved on the donation's SetupIntent.
+  Widget.prototype.walletSave = async function (stripe, elements, clientSecret, billing) {
+    var created = await stripe.createPaymentMethod({ elements: elements, params: { billing_details: billing } });
+    if (created.error) return created;
+    return stripe.confirmCardSetup(clientSecret, { payment_method: created.paymentMethod.id });
   };
 
   Widget.prototype.showThanks = function (choice, donation, status) {
