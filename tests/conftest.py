@@ -311,7 +311,12 @@ def start_worker(
     started: list[WorkerProcess] = []
 
     def start(
-        *, concurrency: int = 2, env: dict[str, str] | None = None, name: str = "w", queues: str = ""
+        *,
+        concurrency: int = 2,
+        env: dict[str, str] | None = None,
+        name: str = "w",
+        queues: str = "",
+        loglevel: str = "INFO",
     ) -> WorkerProcess:
         from django.conf import settings
 
@@ -327,7 +332,7 @@ def start_worker(
                 "-A",
                 "campaign",
                 "worker",
-                "--loglevel=INFO",
+                f"--loglevel={loglevel}",
                 f"--concurrency={concurrency}",
                 "--pool=prefork",
                 f"--queues={queues or settings.CELERY_TASK_DEFAULT_QUEUE}",
