@@ -6,9 +6,17 @@ import os
 from campaign.logs import logging_config
 
 if os.environ.get("LOG_FORMAT") == "json":
-    logconfig_dict = logging_config(level=os.environ.get("LOG_LEVEL") or "INFO", log_format="json")
+    _level = os.environ.get("LOG_LEVEL") or "INFO"
+    logconfig_dict = logging_config(level=_level, log_format="json")
+    # The access log (the compose file's format: peer address, method, path without the query,
+    # status) and gunicorn's own lines go through the same handler and filters as the app's.
+    # gunicorn does not let its loggers propagate, so they name the handler themselves.
+    _gunicorn_logger = {"handlers": ["console"], "propagate": False}
     logconfig_dict["loggers"].update(
-        {"gunicorn.error": {"level": "INFO"}, "gunicorn.access": {"level": "INFO"}}
+        {
+            "gunicorn.error": {**_gunicorn_logger, "level": _level},
+            "gunicorn.access": {**_gunicorn_logger, "level": "INFO"},
+        }
     )
 
 

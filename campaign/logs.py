@@ -3,7 +3,12 @@ python-json-logger), each record with the request id (taken from or set as `X-Re
 the Celery task id, and never personal data.
 
 Log messages carry ids, not people (the house rule); as a second line of defence every record
-goes through `PersonalDataFilter`, which masks anything shaped like an e-mail or IP address.
+goes through `PersonalDataFilter`, which masks anything shaped like an e-mail or IP address in
+the message and in a logged traceback. Names and postcodes have no shape a filter could know,
+so the loggers that would write request data at DEBUG stay at INFO whatever LOG_LEVEL says:
+`django.db.backends` (every SQL statement with its parameters) and `stripe` (the bodies of its
+requests and answers). tests/integration/test_no_personal_data_in_logs.py runs every flow at
+DEBUG and checks the output of web, worker and beat (docs/privacy.md#logs).
 This module imports no Django settings: `campaign/settings.py` builds LOGGING from it, and
 gunicorn's config (`gunicorn.conf.py`) uses it before Django is loaded.
 """
@@ -11,6 +16,7 @@ gunicorn's config (`gunicorn.conf.py`) uses it before Django is loaded.
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import logging
 import random
 import re
@@ -26,7 +32,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
-_IPV6 = re.compile(r"\b(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}\b")
+# Anything shaped like an IPv6 address, also compressed (`2001:db8::17`, `::1`); a candidate is
+# masked only when it parses as one (so `18:43:40` stays).
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(task_id)s"
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -53,14 +61,24 @@ class ContextFilter(logging.Filter):
         return True
 
 
+def _ipv6_mask(match: re.Match[str]) -> str:
+    try:
+        ipaddress.IPv6Address(match.group(0))
+    except ValueError:
+        return match.group(0)
+    return "[ip]"
+
+
 def redact(text: str) -> str:
     text = _EMAIL.sub("[email]", text)
     text = _IPV4.sub("[ip]", text)
-    return _IPV6.sub("[ip]", text)
+    return _IPV6.sub(_ipv6_mask, text)
 
 
 class PersonalDataFilter(logging.Filter):
-    """Masks e-mail and IP addresses in the message, whatever logged it."""
+    """Masks e-mail and IP addresses in the message and the traceback, whatever logged it."""
+
+    _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -70,6 +88,15 @@ class PersonalDataFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, ()
+        if record.exc_info:
+            # An exception's text may quote the data (a unique violation names the key's value):
+            # the handler prints this masked text instead of formatting the exception itself.
+            record.exc_text = self._formatter.formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
@@ -104,9 +131,19 @@ def logging_config(*, level: str, log_format: str) -> dict[str, Any]:
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
-            # Django logs request lines with the full path; ours carry no personal data, but keep
-            # the noise down.
-            "django.server": {"level": "WARNING"},
+            # Through our handler only: Django's default console handler (with DEBUG on) would
+            # print the same lines again, unfiltered, and its mail_admins handler (DEBUG off)
+            # would mail a 500's request, body included.
+            "django": {"handlers": [], "level": "INFO"},
+            # Every SQL statement with its parameters (addresses, names, postcodes): never,
+            # even at LOG_LEVEL=DEBUG.
+            "django.db.backends": {"level": "INFO"},
+            # The runserver's request lines (the local run) with the full path; ours carry no
+            # personal data, but keep the noise down.
+            "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+            # At DEBUG the SDK logs each request's form data and each answer's body (the donor's
+            # name and address); at INFO only method, path and status.
+            "stripe": {"level": "INFO"},
             # Python warnings (Django routes them to logging) in the same format.
             "py.warnings": {"handlers": ["console"], "propagate": False},
         },

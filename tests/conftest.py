@@ -312,7 +312,12 @@ def start_worker_session(
     started: list[WorkerProcess] = []
 
     def start(
-        *, concurrency: int = 2, env: dict[str, str] | None = None, name: str = "w", queues: str = ""
+        *,
+        concurrency: int = 2,
+        env: dict[str, str] | None = None,
+        name: str = "w",
+        queues: str = "",
+        loglevel: str = "INFO",
     ) -> WorkerProcess:
         from django.conf import settings
 
@@ -328,7 +333,7 @@ def start_worker_session(
                 "-A",
                 "campaign",
                 "worker",
-                "--loglevel=INFO",
+                f"--loglevel={loglevel}",
                 f"--concurrency={concurrency}",
                 "--pool=prefork",
                 f"--queues={queues or settings.CELERY_TASK_DEFAULT_QUEUE}",

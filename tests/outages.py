@@ -190,6 +190,8 @@ class Gunicorn:
     env: dict[str, str]
     log_path: Path
     workers: int = 2
+    # More gunicorn options (the compose file's access log format, a log level).
+    extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen | None = None
 
     @property
@@ -210,6 +212,7 @@ class Gunicorn:
                 str(self.workers),
                 "--timeout",
                 "60",
+                *self.extra_args,
             ],
             cwd=REPO_ROOT,
             env=self.env,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import uuid
 from typing import Any
 
@@ -125,3 +126,36 @@ def test_a_made_request_id_is_32_hex_digits_and_new_each_time():
     made = {request_id_from(None) for _ in range(1000)}
     assert len(made) == 1000
     assert all(len(value) == 32 and int(value, 16) >= 0 for value in made)
+
+
+def test_the_personal_data_filter_masks_compressed_ipv6_and_leaves_times_alone():
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "from %s and %s at 18:43:40", ("2001:db8:4c::17", "::1"), None
+    )
+
+    PersonalDataFilter().filter(record)
+
+    assert record.getMessage() == "from [ip] and [ip] at 18:43:40"
+
+
+def test_the_personal_data_filter_masks_the_text_of_a_logged_exception():
+    try:
+        raise ValueError(f"Key (email)=({EMAIL}) already exists, from 203.0.113.9")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+
+    PersonalDataFilter().filter(record)
+    formatted = logging.Formatter().format(record)
+
+    assert "Key (email)=([email]) already exists, from [ip]" in formatted
+    assert EMAIL not in formatted
+
+
+def test_sql_and_the_stripe_sdk_stay_out_of_debug_and_django_logs_only_through_our_handler():
+    config = logging_config(level="DEBUG", log_format="json")
+
+    # SQL statements carry their parameters; the SDK's DEBUG lines the request and answer bodies.
+    assert config["loggers"]["django.db.backends"]["level"] == "INFO"
+    assert config["loggers"]["stripe"]["level"] == "INFO"
+    # Django's own console (unfiltered) and mail_admins handlers are replaced by none.
+    assert config["loggers"]["django"]["handlers"] == []
