@@ -50,10 +50,12 @@ check: lint
 	  STRIPE_SECRET_KEY=sk_live_x STRIPE_PUBLISHABLE_KEY=pk_live_x STRIPE_WEBHOOK_SECRET=whsec_x \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 
-## Regenerate docs/screenshots/: every public page and the widget, at phone and desktop size.
+## Regenerate docs/screenshots/: every public page and the widget, at phone and desktop size,
+## and the staff pages (enrolment, report, review queue).
 screenshots: $(VENV)/.installed-test
 	PY=$(PY) bash scripts/test.sh tests/integration/test_public_pages.py tests/integration/test_widget_screenshots.py \
-	  tests/integration/test_widget_landing.py \
+	  tests/integration/test_widget_landing.py tests/integration/test_staff_report.py \
+	  tests/integration/test_staff_review.py tests/integration/test_staff_login.py \
 	  "tests/integration/test_widget_donate.py::test_it_takes_a_monthly_sepa_gift_with_an_iban_checked_in_the_page" -q
 	cp test-output/screenshots/*.png docs/screenshots/
 
