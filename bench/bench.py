@@ -93,9 +93,10 @@ def bench_env() -> dict[str, str]:
         "REDIS_URL": REDIS_URL,
         "CELERY_TASK_DEFAULT_QUEUE": f"bench-{RUN_ID}",
         "CACHE_KEY_PREFIX": f"bench-{RUN_ID}",
-        # The flood throttle stays on the path (its Redis round trip is part of the cost) but
-        # with a rate the load from one address never reaches.
+        # The flood throttles stay on the path (their Redis round trips are part of the cost)
+        # but with rates the load from one address never reaches.
         "THROTTLE_SIGN_RATE": "100000000/s",
+        "THROTTLE_SIGN_MAX_RATE": "100000000/s",
         "EMAIL_URL": "",
         "EMAIL_HOST": "",
         "PYTHONUNBUFFERED": "1",
