@@ -530,3 +530,23 @@ def test_signing_on_a_kept_connection_the_server_dropped_succeeds_once(api_clien
         "before@example.org",
     ]
     assert OutgoingEmail.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [(None, 202), ("*/*", 202), ("application/json", 202), ("application/*", 202), ("text/html", 406)],
+)
+def test_it_negotiates_json_for_any_accept_that_takes_it_and_answers_406_otherwise(
+    api_client, petition, accept, status
+):
+    headers = {"HTTP_ACCEPT": accept} if accept is not None else {}
+    response = api_client.post(
+        f"/api/v1/petitions/{petition.slug}/signatures/",
+        sign_payload(email=f"accept{status}{len(accept or '')}@example.org"),
+        format="json",
+        **headers,
+    )
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["status" if status == 202 else "code"]
