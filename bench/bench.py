@@ -8,7 +8,7 @@ a separate process, bounded in time, only on 127.0.0.1. Baseline and candidate r
 checkpoints, other processes on the machine).
 
     sign          POST /api/v1/petitions/{slug}/signatures/, unique signers
-                  vs a bare Django view doing one INSERT                        target >= 0.5x
+                  vs a bare Django view doing one INSERT        target >= 0.6x (goal 0.8x)
     count         GET /api/v1/petitions/{slug}/count/ vs a bare Django JSON view  target >= 0.8x
     export        GET /api/v1/staff/petitions/{slug}/signatures.csv of BENCH_ROWS signatures
                   vs psql's COPY ... TO STDOUT WITH CSV of the same columns      target <= 1.5x
@@ -93,9 +93,10 @@ def bench_env() -> dict[str, str]:
         "REDIS_URL": REDIS_URL,
         "CELERY_TASK_DEFAULT_QUEUE": f"bench-{RUN_ID}",
         "CACHE_KEY_PREFIX": f"bench-{RUN_ID}",
-        # The flood throttle stays on the path (its Redis round trip is part of the cost) but
-        # with a rate the load from one address never reaches.
+        # The flood throttles stay on the path (their Redis round trips are part of the cost)
+        # but with rates the load from one address never reaches.
         "THROTTLE_SIGN_RATE": "100000000/s",
+        "THROTTLE_SIGN_MAX_RATE": "100000000/s",
         "EMAIL_URL": "",
         "EMAIL_HOST": "",
         "PYTHONUNBUFFERED": "1",
@@ -496,7 +497,7 @@ def bench_sign(server: Server, fixtures: Fixtures) -> Comparison:
         baseline_label="bare Django view, one INSERT",
         unit="req/s",
         higher_is_better=True,
-        target=0.5,
+        target=0.6,
     )
     interleaved(comparison, lambda: run("insert", insert_url), lambda: run("sign", sign_url))
     comparison.extra = {

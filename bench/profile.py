@@ -3,7 +3,7 @@ with wrk and samples the gunicorn workers with py-spy meanwhile, then prints the
 with the largest share of samples (inclusive).
 
     .venv/bin/pip install py-spy   # not a project dependency
-    .venv/bin/python -m bench.profile sign|insert|count|json [seconds]
+    .venv/bin/python -m bench.profile sign|insert|count|json [seconds] [lines]
 """
 
 from __future__ import annotations
@@ -19,26 +19,36 @@ from pathlib import Path
 from bench import bench
 
 
-def collapsed_top(path: Path, limit: int = 60) -> list[tuple[float, str]]:
+def collapsed_top(path: Path, limit: int = 60) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+    """The functions with the largest share of samples: inclusive (the function and what it
+    calls) and self (the function's own code, where the time is really spent)."""
     total = 0
     inclusive: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         samples = int(count)
         total += samples
         seen = set()
+        key = ""
         for frame in stack.split(";")[1:]:  # the first frame is the process
             name, _, where = frame.partition(" (")
             key = f"{name} ({Path(where.split(':')[0]).name})"
             if key not in seen:
                 inclusive[key] += samples
                 seen.add(key)
-    return [(100 * n / total, key) for key, n in inclusive.most_common(limit)]
+        if key:
+            own[key] += samples
+    return (
+        [(100 * n / total, key) for key, n in inclusive.most_common(limit)],
+        [(100 * n / total, key) for key, n in own.most_common(limit // 2)],
+    )
 
 
 def main(argv: list[str]) -> int:
     target = argv[0] if argv else "sign"
     seconds = int(argv[1]) if len(argv) > 1 else 8
+    limit = int(argv[2]) if len(argv) > 2 else 60
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     bench.database_create()
     bench.django_setup()
@@ -87,7 +97,12 @@ def main(argv: list[str]) -> int:
             )
             load.join()
             print(f"{target}: {results[0].rps:,.0f} req/s during the profile")
-            for share, name in collapsed_top(Path(raw.name)):
+            inclusive, own = collapsed_top(Path(raw.name), limit=limit)
+            print("inclusive:")
+            for share, name in inclusive:
+                print(f"{share:5.1f}%  {name}")
+            print("self:")
+            for share, name in own:
                 print(f"{share:5.1f}%  {name}")
     finally:
         if server:

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -173,13 +173,33 @@ def _signature_create_postgresql(row: dict[str, Any], *, campaign_id: int, now: 
     # per connection, and the parameters travel bound instead of quoted into the SQL text by
     # Django's client-side cursor (about a third less CPU per signing in the web worker).
     # Behind PgBouncer in transaction mode this needs max_prepared_statements (PgBouncer 1.21+).
-    # The raw cursor skips Django's check of a kept connection; do it here (CONN_HEALTH_CHECKS),
-    # or the first signing after a database restart would fail on the dead connection.
-    connection.close_if_health_check_failed()
+    kept = connection.connection is not None
+    try:
+        return _insert_execute(_INSERT_SQL, params)
+    except (OperationalError, InterfaceError):
+        if not kept or connection.in_atomic_block or not _connection_lost():
+            raise
+    # A kept connection the server dropped (a database restart, a failover): the statement
+    # runs again once on a new one. That is safe even when the first run committed and only
+    # its answer was lost: the signature then exists, within the resend interval, so the
+    # second run writes nothing (the committed outbox row goes out through the sweeper).
+    connection.close()
+    return _insert_execute(_INSERT_SQL, params)
+
+
+def _insert_execute(sql: str, params: dict[str, Any]) -> list[int]:
+    # Without Django's health check of a kept connection (CONN_HEALTH_CHECKS), which is a
+    # `SELECT 1` round trip before the first query of every request, as long as the
+    # statement itself: a dead connection is noticed by the statement and retried instead.
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_INSERT_SQL, params, prepare=True)
+        cursor.execute(sql, params, prepare=True)
         return [r[0] for r in cursor.fetchall()]
+
+
+def _connection_lost() -> bool:
+    raw = connection.connection
+    return raw is None or bool(raw.closed)
 
 
 def _signature_create_orm(row: dict[str, Any], *, campaign_id: int, now: datetime) -> list[int]:

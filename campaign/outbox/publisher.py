@@ -28,6 +28,10 @@ from campaign.outbox.fast_enqueue import task_enqueue
 logger = logging.getLogger(__name__)
 
 QUEUE_MAX = 10_000
+# How long the thread waits for more rows after the first before it publishes: at busy times
+# (each signing hands over one row) several rows then share one message, one LPUSH and one
+# task for the worker; a mail goes out at most this much later.
+LINGER_SECONDS = 0.05
 
 _lock = threading.Lock()
 _queue: queue.Queue[int] | None = None
@@ -41,9 +45,11 @@ def _publish_forever(pending: queue.Queue[int]) -> None:
 
     while True:
         ids = [pending.get()]
-        # What else is waiting goes in the same message (at busy times many rows are): one
-        # task for the lot instead of one per row, each of which would cost the worker a
-        # message and a claim even when a batch has already sent its row.
+        # What else is waiting or arrives within LINGER_SECONDS goes in the same message: one
+        # task for the lot instead of one per row, each of which would cost this process a
+        # message build and a Redis round trip, and the worker a message and a claim. The
+        # thread sleeps meanwhile instead of waking for each row handed over.
+        time.sleep(LINGER_SECONDS)
         while len(ids) < max(settings.OUTBOX_BATCH_SIZE, 1):
             try:
                 ids.append(pending.get_nowait())

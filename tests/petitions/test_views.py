@@ -502,3 +502,51 @@ def test_a_failed_background_publish_leaves_the_row_for_the_sweeper(
 
     assert publisher_flush(timeout=10)
     assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.QUEUED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signing_on_a_kept_connection_the_server_dropped_succeeds_once(api_client, petition):
+    # The sign statement skips Django's per-request `SELECT 1` on a kept connection; a
+    # connection that died meanwhile (a database restart) must still not fail the signing.
+    import psycopg
+    from django.db import connection
+
+    assert sign(api_client, petition, email="before@example.org").status_code == 202
+    settings_dict = connection.settings_dict
+    with psycopg.connect(
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+        user=settings_dict["USER"],
+        password=settings_dict["PASSWORD"] or None,
+        dbname=settings_dict["NAME"],
+        autocommit=True,
+    ) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+
+    assert sign(api_client, petition, email="after@example.org").status_code == 202
+
+    assert sorted(Signature.objects.values_list("email", flat=True)) == [
+        "after@example.org",
+        "before@example.org",
+    ]
+    assert OutgoingEmail.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [(None, 202), ("*/*", 202), ("application/json", 202), ("application/*", 202), ("text/html", 406)],
+)
+def test_it_negotiates_json_for_any_accept_that_takes_it_and_answers_406_otherwise(
+    api_client, petition, accept, status
+):
+    headers = {"HTTP_ACCEPT": accept} if accept is not None else {}
+    response = api_client.post(
+        f"/api/v1/petitions/{petition.slug}/signatures/",
+        sign_payload(email=f"accept{status}{len(accept or '')}@example.org"),
+        format="json",
+        **headers,
+    )
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["status" if status == 202 else "code"]
