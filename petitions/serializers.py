@@ -7,18 +7,27 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from campaign.api import StrictInputSerializer
+from petitions.validation import COUNTRY_CODES
+
+
+# The schema of the signing form states what `signature_input_validate` checks (this serializer
+# only documents it): a name has no control characters and starts with none of = + - @ or a space.
+NAME_PATTERN = r"^[^\s=+\-@\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+POSTCODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 -]{0,9}$"
 
 
 class SignatureCreateInputSerializer(StrictInputSerializer):
-    first_name = serializers.CharField(max_length=100)
-    last_name = serializers.CharField(max_length=100)
+    first_name = serializers.RegexField(NAME_PATTERN, max_length=100)
+    last_name = serializers.RegexField(NAME_PATTERN, max_length=100)
     email = serializers.EmailField(max_length=254)
-    postcode = serializers.CharField(
-        max_length=16, help_text="Required for countries with known postcode formats."
+    postcode = serializers.RegexField(
+        POSTCODE_PATTERN,
+        max_length=16,
+        help_text="Required for countries with known postcode formats, which are narrower.",
     )
-    country = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2")
+    country = serializers.ChoiceField(choices=sorted(COUNTRY_CODES), help_text="ISO 3166-1 alpha-2")
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    privacy_consent = serializers.BooleanField(help_text="Must be true.")
+    privacy_consent = serializers.ChoiceField(choices=[True], help_text="Must be true.")
     consent_version = serializers.CharField(max_length=40, help_text="The consent version the form showed.")
     newsletter_consent = serializers.BooleanField(required=False, default=False)
     updates_consent = serializers.BooleanField(
