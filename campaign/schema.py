@@ -70,7 +70,9 @@ def _text_without_nul(schema: dict[str, Any]) -> None:
         _text_without_nul(schema["items"])
 
 
-def input_constraints_add(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+def input_constraints_add(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     """What every input serializer enforces: unknown fields are a 400 (`StrictInputSerializer`),
     and no text holds a NUL character. Request bodies are the `...Request` components."""
     for name, schema in result.get("components", {}).get("schemas", {}).items():

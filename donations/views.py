@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, field_errors
 from campaign.permissions import MANAGE_FINANCE, VIEW_REPORTS, HasStaffPermission
-from campaign.throttles import FailOpenScopedRateThrottle
 from campaign.schema import SLUG_PATTERN
+from campaign.throttles import FailOpenScopedRateThrottle
 from donations import charging, donor_access, mandates, selectors, starting
 from donations.models import Donation
 from donations.serializers import (
@@ -174,7 +174,8 @@ class StaffDonationSummaryView(APIView):
     permission_classes = [HasStaffPermission(VIEW_REPORTS, MANAGE_FINANCE)]
 
     @extend_schema(
-        parameters=[OpenApiParameter("campaign", _CAMPAIGN_SLUG, required=True)], responses=OpenApiTypes.OBJECT
+        parameters=[OpenApiParameter("campaign", _CAMPAIGN_SLUG, required=True)],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
         from campaign.models import Campaign

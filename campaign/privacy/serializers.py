@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from drf_spectacular.utils import extend_schema_field
+from email_validator import EmailNotValidError, validate_email
 from rest_framework import serializers
 
 from campaign.api import StrictInputSerializer
