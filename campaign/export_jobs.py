@@ -67,6 +67,10 @@ def export_kind_get(name: str) -> ExportKind | None:
     return _kinds.get(name)
 
 
+def export_kind_names() -> list[str]:
+    return sorted(_kinds)
+
+
 def export_kinds_for_user(user: Any) -> list[ExportKind]:
     return [kind for kind in _kinds.values() if user_has_staff_permission(user, kind.permission)]
 

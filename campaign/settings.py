@@ -684,6 +684,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "campaign.schema.error_responses_add",
+        "campaign.schema.input_constraints_add",
     ],
 }
 

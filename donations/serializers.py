@@ -4,15 +4,24 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaign.api import StrictInputSerializer
 from campaign.attribution import signing_reference_read
 
 
+@extend_schema_field(
+    {"type": "integer", "minimum": settings.DONATION_MIN_AMOUNT, "maximum": settings.DONATION_MAX_AMOUNT}
+)
+class AmountField(serializers.IntegerField):
+    """Cents; the bounds are checked in `validate_amount` (with its own message), the schema
+    states them."""
+
+
 class DonationCreateInputSerializer(StrictInputSerializer):
     campaign = serializers.SlugField(max_length=80)
-    amount = serializers.IntegerField(help_text="The gift in cents, without fees.")
+    amount = AmountField(help_text="The gift in cents, without fees.")
     cover_fees = serializers.BooleanField(default=False)
     currency = serializers.ChoiceField(choices=["eur"])
     interval = serializers.ChoiceField(choices=["once", "month"])

@@ -17,8 +17,10 @@ from rest_framework.views import APIView
 from campaign.api import PublicAPIView
 from campaign.exceptions import ApplicationError, field_errors
 from campaign.permissions import MANAGE_FINANCE, VIEW_REPORTS, HasStaffPermission
+from campaign.schema import SLUG_PATTERN
 from campaign.throttles import FailOpenScopedRateThrottle
 from donations import charging, donor_access, mandates, selectors, starting
+from donations.models import Donation
 from donations.serializers import (
     DonationCompleteOutputSerializer,
     DonationCreateInputSerializer,
@@ -162,13 +164,18 @@ class StripeWebhookView(PublicAPIView):
         return Response({"status": "received" if created else "duplicate"})
 
 
+# A campaign's slug; one that names no campaign is a 400 naming the field.
+_CAMPAIGN_SLUG = {"type": "string", "minLength": 1, "maxLength": 80, "pattern": SLUG_PATTERN}
+
+
 class StaffDonationSummaryView(APIView):
     """Staff figures of a campaign's donations: totals, by day, by source, by method."""
 
     permission_classes = [HasStaffPermission(VIEW_REPORTS, MANAGE_FINANCE)]
 
     @extend_schema(
-        parameters=[OpenApiParameter("campaign", str, required=True)], responses=OpenApiTypes.OBJECT
+        parameters=[OpenApiParameter("campaign", _CAMPAIGN_SLUG, required=True)],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
         from campaign.models import Campaign
@@ -191,7 +198,10 @@ class StaffDonationExportView(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
-        parameters=[OpenApiParameter("campaign", str), OpenApiParameter("status", str)],
+        parameters=[
+            OpenApiParameter("campaign", _CAMPAIGN_SLUG),
+            OpenApiParameter("status", {"type": "string", "enum": list(Donation.Status.values)}),
+        ],
         responses={(200, "text/csv"): OpenApiTypes.BINARY},
     )
     def get(self, request: Request) -> Any:
@@ -241,7 +251,9 @@ class StaffReceiptExportView(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
-        parameters=[OpenApiParameter("year", int, required=True)],
+        parameters=[
+            OpenApiParameter("year", {"type": "integer", "minimum": 2000, "maximum": 2100}, required=True)
+        ],
         responses={(200, "text/csv"): OpenApiTypes.BINARY},
     )
     def get(self, request: Request) -> Any:

@@ -68,7 +68,8 @@ POSTCODE_PATTERNS = {"DE": (r"^[0-9]{5}$", "five digits")}
 
 class RegionLookupInputSerializer(StrictInputSerializer):
     country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2, e.g. DE")
-    postcode = serializers.CharField(max_length=20)
+    # The generic format; a country with a mapping has a narrower one (POSTCODE_PATTERNS).
+    postcode = serializers.RegexField(r"^[0-9A-Za-z-]{1,16}$", max_length=20)
 
     def validate(self, attrs: dict) -> dict:
         country = attrs["country"].upper()

@@ -7,18 +7,28 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from campaign.api import StrictInputSerializer
+from petitions.validation import COUNTRY_CODES
+
+# The schema of the signing form states what `signature_input_validate` checks (this serializer
+# only documents it): a name has no control characters and starts with none of = + - @ or a space.
+NAME_PATTERN = r"^[^\s=+\-@\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+POSTCODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 -]{0,9}$"
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+CITY_PATTERN = r"^([^\s=+\-@\x00-\x1f\x7f][^\x00-\x1f\x7f]*)?$"
 
 
 class SignatureCreateInputSerializer(StrictInputSerializer):
-    first_name = serializers.CharField(max_length=100)
-    last_name = serializers.CharField(max_length=100)
+    first_name = serializers.RegexField(NAME_PATTERN, max_length=100)
+    last_name = serializers.RegexField(NAME_PATTERN, max_length=100)
     email = serializers.EmailField(max_length=254)
-    postcode = serializers.CharField(
-        max_length=16, help_text="Required for countries with known postcode formats."
+    postcode = serializers.RegexField(
+        POSTCODE_PATTERN,
+        max_length=16,
+        help_text="Required for countries with known postcode formats, which are narrower.",
     )
-    country = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2")
-    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    privacy_consent = serializers.BooleanField(help_text="Must be true.")
+    country = serializers.ChoiceField(choices=sorted(COUNTRY_CODES), help_text="ISO 3166-1 alpha-2")
+    city = serializers.RegexField(CITY_PATTERN, max_length=100, required=False, allow_blank=True)
+    privacy_consent = serializers.ChoiceField(choices=[True], help_text="Must be true.")
     consent_version = serializers.CharField(max_length=40, help_text="The consent version the form showed.")
     newsletter_consent = serializers.BooleanField(required=False, default=False)
     updates_consent = serializers.BooleanField(
@@ -27,10 +37,10 @@ class SignatureCreateInputSerializer(StrictInputSerializer):
     show_name_publicly = serializers.BooleanField(required=False, default=False)
     share_name_with_officials = serializers.BooleanField(required=False, default=False)
     locale = serializers.ChoiceField(choices=["de", "en"], required=False, default="de")
-    utm_source = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    utm_medium = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    utm_campaign = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    referrer = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    utm_source = serializers.RegexField(TEXT_PATTERN, max_length=100, required=False, allow_blank=True)
+    utm_medium = serializers.RegexField(TEXT_PATTERN, max_length=100, required=False, allow_blank=True)
+    utm_campaign = serializers.RegexField(TEXT_PATTERN, max_length=100, required=False, allow_blank=True)
+    referrer = serializers.RegexField(TEXT_PATTERN, max_length=500, required=False, allow_blank=True)
     website = serializers.CharField(required=False, allow_blank=True, help_text="Honeypot: leave empty.")
     altcha = serializers.CharField(required=False, allow_blank=True, help_text="The solved ALTCHA challenge.")
 

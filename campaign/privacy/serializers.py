@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from email_validator import EmailNotValidError, validate_email
 from rest_framework import serializers
 
@@ -16,6 +17,7 @@ def email_checked(value: str) -> str:
         raise ValueError("Enter a valid e-mail address.") from None
 
 
+@extend_schema_field({"type": "string", "format": "email", "minLength": 1, "maxLength": 254})
 class CheckedEmailField(serializers.CharField):
     """An e-mail address, normalised as the apps store it (`email_checked`)."""
 
@@ -82,7 +84,9 @@ class MailEventSerializer(StrictInputSerializer):
 
 
 class MailEventsInputSerializer(StrictInputSerializer):
-    events = serializers.ListField(child=MailEventSerializer(), allow_empty=False, max_length=1000)
+    events = serializers.ListField(
+        child=MailEventSerializer(), allow_empty=False, min_length=1, max_length=1000
+    )
 
 
 class MailEventsOutputSerializer(serializers.Serializer):
