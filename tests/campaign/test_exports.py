@@ -140,7 +140,7 @@ def test_the_database_writes_the_same_formula_safe_text():
         + timestamp_sql("t")
         + " FROM (VALUES (%s, %s::timestamptz), (%s, %s::timestamptz)) AS x(v, t) ORDER BY 1"
     )
-    moment = dt.datetime(2026, 3, 1, 12, 5, 9, tzinfo=dt.UTC)
+    moment = dt.datetime(2026, 3, 1, 12, 5, 9, 987654, tzinfo=dt.UTC)  # cut, not rounded
     counter = [0]
 
     data = b"".join(
