@@ -172,6 +172,22 @@ def test_the_database_escapes_each_formula_start(value):
     assert parse_csv(data)[1] == [csv_safe(value)]
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["", " x", "12345", "#1", "'quoted", "?", "A", "\x08", "Äpfel"])
+def test_the_database_leaves_other_starts_as_they_are(value):
+    # Inside, at and around the character range csv_safe_sql tests before its list.
+    data = b"".join(
+        csv_copy_stream(
+            header=["v"],
+            sql=f"SELECT {csv_safe_sql('v')} FROM (SELECT %s::text AS v) AS x",  # noqa: S608
+            params=[value],
+            counter=[0],
+        )
+    )
+
+    assert parse_csv(data)[1] == [csv_safe(value)] == [value]
+
+
 def test_the_xlsx_writes_text_as_text_never_as_a_formula():
     rows = [(1, '=HYPERLINK("http://evil")', True, None), (2, "Jürgen", False, "http://example.org")]
     counter = [0]
